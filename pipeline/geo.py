@@ -1,0 +1,25 @@
+"""Geometry helpers shared by the stages."""
+
+from __future__ import annotations
+
+import numpy as np
+import shapely
+from pyproj import CRS, Transformer
+from shapely.geometry import Polygon, box
+
+from pipeline.config import RegionConfig
+
+
+def transform_geometry(geom: Polygon, src: CRS, dst: CRS) -> Polygon:
+    """Reproject one shapely geometry (x/y order) from ``src`` to ``dst``."""
+    if src.equals(dst):
+        return geom
+    t = Transformer.from_crs(src, dst, always_xy=True)
+    return shapely.transform(geom, lambda xy: np.column_stack(t.transform(xy[:, 0], xy[:, 1])))
+
+
+def region_polygon(region: RegionConfig, crs: CRS) -> Polygon:
+    """The region's bounding box as a polygon in ``crs``, densified so its edges bend."""
+    xmin, ymin, xmax, ymax = region.bbox
+    poly = shapely.segmentize(box(xmin, ymin, xmax, ymax), max(xmax - xmin, ymax - ymin) / 50)
+    return transform_geometry(poly, CRS.from_user_input(region.bbox_crs), crs)

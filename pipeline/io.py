@@ -1,0 +1,124 @@
+"""Thin I/O helpers shared by the stages: atomic writes and vector files."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import geopandas as gpd
+import pyogrio
+
+from pipeline.errors import InputError
+
+
+@contextmanager
+def atomic_path(final: Path) -> Iterator[Path]:
+    """Yield a temporary path next to ``final``; rename it into place on success.
+
+    On any exception the temporary file is removed and ``final`` is left as it was,
+    so a failed run never leaves a half-written output.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = final.with_name(f".{final.stem}.tmp-{os.getpid()}{final.suffix}")
+    tmp.unlink(missing_ok=True)
+    try:
+        yield tmp
+        os.replace(tmp, final)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> Path:
+    """Write a GeoDataFrame to GeoParquet atomically."""
+    with atomic_path(path) as tmp:
+        gdf.to_parquet(tmp, index=False)
+    return path
+
+
+def read_geoparquet(path: Path) -> gpd.GeoDataFrame:
+    """Read a stage's GeoParquet output, saying which stage to run when it is missing."""
+    if not path.is_file():
+        raise InputError(
+            "intermediate file is missing",
+            where=path,
+            fix="run the stage that writes it first, or `make all`",
+        )
+    return gpd.read_parquet(path)
+
+
+def require_file(path: Path, *, key: str) -> None:
+    """Stop with a one-line message when an input file named by config key is missing."""
+    if not path.exists():
+        raise InputError(
+            f"file not found (set by '{key}')",
+            where=path,
+            fix=f"check '{key}' in the region file; relative paths start at the project root",
+        )
+
+
+def read_vector(
+    path: Path,
+    *,
+    key: str,
+    layer: str | None = None,
+    columns: list[str] | None = None,
+    bbox: tuple[float, float, float, float] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a GDAL vector layer with pyogrio, turning GDAL failures into InputError.
+
+    Parameters
+    ----------
+    path
+        The file.
+    key
+        The config key that named it, for messages.
+    layer
+        Layer name; required when the file has several layers.
+    columns
+        Columns to read; all when None.
+    bbox
+        Only features intersecting this box, in the layer's CRS.
+    """
+    require_file(path, key=key)
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:
+        raise InputError(
+            f"GDAL cannot read this file ({str(exc).splitlines()[0]})",
+            where=path,
+            fix="give a GeoPackage, Shapefile, GeoJSON or other format GDAL reads",
+        ) from None
+    names = [str(n) for n in layers[:, 0]]
+    if layer is None and len(names) > 1:
+        raise InputError(
+            f"file has {len(names)} layers ({', '.join(names)})",
+            where=path,
+            fix=f"choose one with '{key.rsplit('.', 1)[0]}.layer'",
+        )
+    if layer is not None and layer not in names:
+        raise InputError(
+            f"no layer '{layer}' (layers: {', '.join(names)})",
+            where=path,
+            fix=f"set '{key.rsplit('.', 1)[0]}.layer' to one of them",
+        )
+    if columns is not None:
+        fields = pyogrio.read_info(path, layer=layer)["fields"]
+        missing = [c for c in columns if c not in fields]
+        if missing:
+            raise InputError(
+                f"missing column(s) {', '.join(missing)} (columns: {', '.join(fields)})",
+                where=path,
+                fix="rename the column or set the matching key in the region file",
+            )
+    try:
+        return pyogrio.read_dataframe(
+            path, layer=layer, columns=columns, bbox=bbox, use_arrow=True
+        )
+    except Exception as exc:
+        raise InputError(
+            f"GDAL failed reading this file ({str(exc).splitlines()[0]})",
+            where=path,
+            fix="check the file opens in QGIS or ogrinfo",
+        ) from None

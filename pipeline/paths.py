@@ -1,0 +1,78 @@
+"""Where each stage reads and writes, for one region."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class RegionPaths:
+    """File layout of one region under a project root.
+
+    Parameters
+    ----------
+    region
+        Region name (``region.name`` in the region file).
+    root
+        Project root; ``data/`` and ``outputs/`` live below it.
+    """
+
+    region: str
+    root: Path = Path(".")
+
+    @property
+    def interim(self) -> Path:
+        return self.root / "data" / "interim" / self.region
+
+    @property
+    def outputs(self) -> Path:
+        return self.root / "outputs" / self.region
+
+    @property
+    def logs(self) -> Path:
+        return self.outputs / "logs"
+
+    @property
+    def config_slices(self) -> Path:
+        return self.interim / "config"
+
+    @property
+    def sources(self) -> Path:
+        return self.interim / "sources.parquet"
+
+    @property
+    def roads(self) -> Path:
+        return self.interim / "roads.parquet"
+
+    @property
+    def heat_demand(self) -> Path:
+        return self.interim / "heat_demand_mwh_per_cell.tif"
+
+    @property
+    def demand_zones(self) -> Path:
+        return self.interim / "demand_zones.parquet"
+
+    @property
+    def graph_nodes(self) -> Path:
+        return self.interim / "graph_nodes.parquet"
+
+    @property
+    def graph_edges(self) -> Path:
+        return self.interim / "graph_edges.parquet"
+
+    @property
+    def routes(self) -> Path:
+        return self.interim / "routes.parquet"
+
+    @property
+    def attachments(self) -> Path:
+        return self.interim / "attachments.parquet"
+
+    @property
+    def assessed_links(self) -> Path:
+        return self.interim / "assessed_links.parquet"
+
+    @property
+    def geopackage(self) -> Path:
+        return self.outputs / "heat_links.gpkg"

@@ -1,0 +1,30 @@
+"""The pipeline's stages, in run order.
+
+Each stage is a module with a pure core and a thin ``run(paths, cfg)`` that reads its
+inputs, calls the core and writes its output atomically. ``CONFIG_SECTIONS`` names the
+region-file sections a stage depends on; ``make`` reruns a stage when one of them changes.
+"""
+
+from __future__ import annotations
+
+STAGES: tuple[str, ...] = (
+    "ingest_sources",
+    "ingest_roads",
+    "ingest_heat_demand",
+    "build_demand_zones",
+    "build_road_graph",
+    "route_links",
+    "assess_links",
+    "export_geopackage",
+)
+
+CONFIG_SECTIONS: dict[str, tuple[str, ...]] = {
+    "ingest_sources": ("region", "sources"),
+    "ingest_roads": ("region", "roads"),
+    "ingest_heat_demand": ("region", "heat_demand"),
+    "build_demand_zones": ("zones",),
+    "build_road_graph": (),
+    "route_links": ("routing",),
+    "assess_links": ("network", "pipes"),
+    "export_geopackage": ("region",),
+}

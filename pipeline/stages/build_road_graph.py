@@ -1,0 +1,197 @@
+"""Build the undirected road graph that pipes are routed on.
+
+Inputs
+    ``data/interim/<region>/roads.parquet`` from ingest_roads.
+Outputs
+    ``data/interim/<region>/graph_nodes.parquet``: ``node_id``, ``x``, ``y``,
+    ``component`` (0 is the largest connected component) and the point geometry;
+    ``data/interim/<region>/graph_edges.parquet``: ``u``, ``v``, ``length_m``,
+    ``road_class`` and the edge's LineString, which runs from node ``u`` to node ``v``.
+Config keys
+    none (the road selection is made by ingest_roads).
+
+Method
+    Road lines are split where they share an exact vertex with another line (rounded to
+    1 mm) and at their ends, as OSM ways share nodes at junctions. Lines that cross
+    without a shared vertex (bridges, tunnels) stay unconnected. Self-loops are dropped
+    and of parallel edges the shortest is kept. The graph is undirected because pipes
+    ignore one-way rules; ``G.graph["crs"]`` holds the CRS.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from pipeline.config import RegionFile
+from pipeline.io import atomic_path, read_geoparquet
+from pipeline.paths import RegionPaths
+
+log = logging.getLogger("heatlink.build_road_graph")
+
+SNAP_M = 0.001
+
+
+def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split road lines into edges between junctions.
+
+    Parameters
+    ----------
+    roads
+        LineStrings with ``road_class`` in a projected CRS.
+
+    Returns
+    -------
+    nodes, edges
+        Node points with ``node_id``, ``x``, ``y``; edges with ``u``, ``v``,
+        ``length_m``, ``road_class`` and geometry running from ``u`` to ``v``.
+
+    Examples
+    --------
+    A T junction: a 200 m street and a 50 m side street meeting at its middle vertex
+    make three edges of 100, 100 and 50 m.
+
+    >>> from shapely.geometry import LineString
+    >>> roads = gpd.GeoDataFrame({"road_class": ["residential", "service"]},
+    ...     geometry=[LineString([(0, 0), (100, 0), (200, 0)]),
+    ...               LineString([(100, 0), (100, 50)])], crs=27700)
+    >>> nodes, edges = node_road_lines(roads)
+    >>> len(nodes), sorted(edges["length_m"].tolist())
+    (4, [50.0, 100.0, 100.0])
+    """
+    lines = roads.geometry.to_numpy()
+    coords, line_idx = shapely.get_coordinates(lines, return_index=True)
+    key = np.round(coords / SNAP_M).astype(np.int64)
+    # drop repeated consecutive vertices of a line
+    dup = np.zeros(len(coords), dtype=bool)
+    dup[1:] = (line_idx[1:] == line_idx[:-1]) & (key[1:] == key[:-1]).all(axis=1)
+    coords, line_idx, key = coords[~dup], line_idx[~dup], key[~dup]
+    first = np.ones(len(coords), dtype=bool)
+    first[1:] = line_idx[1:] != line_idx[:-1]
+    last = np.ones(len(coords), dtype=bool)
+    last[:-1] = line_idx[1:] != line_idx[:-1]
+    _, vid, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    vid = vid.ravel()
+    is_node = first | last | (counts[vid] >= 2)
+    # drop lines left with a single vertex
+    single = first & last
+    is_node &= ~single
+
+    node_pos = np.flatnonzero(is_node)
+    starts, ends = node_pos[:-1], node_pos[1:]
+    same_line = line_idx[starts] == line_idx[ends]
+    starts, ends = starts[same_line], ends[same_line]
+    n_vertices = ends - starts + 1
+    edge_of_vertex = np.repeat(np.arange(len(starts)), n_vertices)
+    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(n_vertices)[:-1]]), n_vertices)
+    vertex_idx = np.arange(n_vertices.sum()) + offsets
+    geoms = shapely.linestrings(coords[vertex_idx], indices=edge_of_vertex)
+
+    # compact node ids over the vertices that are nodes
+    node_vids, node_first = np.unique(vid[node_pos], return_index=True)
+    node_xy = coords[node_pos[node_first]]
+    u = np.searchsorted(node_vids, vid[starts])
+    v = np.searchsorted(node_vids, vid[ends])
+    edges = gpd.GeoDataFrame(
+        {
+            "u": u,
+            "v": v,
+            "length_m": shapely.length(geoms),
+            "road_class": roads["road_class"].to_numpy()[line_idx[starts]],
+        },
+        geometry=geoms,
+        crs=roads.crs,
+    )
+    edges = edges[edges["u"] != edges["v"]]
+    # of parallel edges keep the shortest
+    a = np.minimum(edges["u"], edges["v"])
+    b = np.maximum(edges["u"], edges["v"])
+    order = np.lexsort((edges["length_m"].to_numpy(), b, a))
+    edges = edges.iloc[order]
+    edges = edges[~pd.DataFrame({"a": a.iloc[order], "b": b.iloc[order]}).duplicated().to_numpy()]
+    nodes = gpd.GeoDataFrame(
+        {"node_id": np.arange(len(node_vids)), "x": node_xy[:, 0], "y": node_xy[:, 1]},
+        geometry=shapely.points(node_xy),
+        crs=roads.crs,
+    )
+    return nodes, gpd.GeoDataFrame(edges.reset_index(drop=True), crs=roads.crs)
+
+
+def label_components(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> np.ndarray:
+    """Connected-component label of each node; 0 is the largest component."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    n = len(nodes)
+    adj = coo_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
+    _, labels = connected_components(adj, directed=False)
+    sizes = np.bincount(labels)
+    rank = np.empty_like(sizes)
+    rank[np.argsort(-sizes, kind="stable")] = np.arange(len(sizes))
+    return rank[labels]
+
+
+def graph_from_tables(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> nx.Graph:
+    """The networkx graph of node and edge tables; ``G.graph["crs"]`` is their CRS."""
+    G = nx.Graph(crs=CRS.from_user_input(edges.crs))
+    G.add_nodes_from(
+        (int(i), {"x": x, "y": y, "component": int(c)})
+        for i, x, y, c in zip(
+            nodes["node_id"], nodes["x"], nodes["y"], nodes["component"], strict=True
+        )
+    )
+    G.add_edges_from(
+        (int(u), int(v), {"length_m": float(length), "road_class": rc, "geometry": g})
+        for u, v, length, rc, g in zip(
+            edges["u"],
+            edges["v"],
+            edges["length_m"],
+            edges["road_class"],
+            edges.geometry.to_numpy(),
+            strict=True,
+        )
+    )
+    return G
+
+
+def build_road_graph(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Node the road lines and label connected components.
+
+    Returns the node table (with ``component``) and edge table; turn them into a
+    networkx graph with :func:`graph_from_tables`.
+    """
+    nodes, edges = node_road_lines(roads)
+    nodes["component"] = label_components(nodes, edges)
+    return nodes, edges
+
+
+def read_graph(paths: RegionPaths) -> nx.Graph:
+    """Read the graph written by this stage."""
+    return graph_from_tables(read_geoparquet(paths.graph_nodes), read_geoparquet(paths.graph_edges))
+
+
+def run(paths: RegionPaths, cfg: RegionFile) -> None:
+    """Build the graph tables from roads.parquet and write them."""
+    roads = read_geoparquet(paths.roads)
+    nodes, edges = build_road_graph(roads)
+    sizes = nodes["component"].value_counts()
+    log.info(
+        "%d road lines -> %d nodes, %d edges, %.1f km; %d connected components "
+        "(largest holds %.1f %% of nodes)",
+        len(roads),
+        len(nodes),
+        len(edges),
+        edges["length_m"].sum() / 1000,
+        len(sizes),
+        100 * sizes.iloc[0] / len(nodes) if len(nodes) else 0,
+    )
+    with atomic_path(paths.graph_nodes) as tmp_n, atomic_path(paths.graph_edges) as tmp_e:
+        nodes.to_parquet(tmp_n, index=False)
+        edges.to_parquet(tmp_e, index=False)
+    log.info("wrote %s and %s", paths.graph_nodes, paths.graph_edges)

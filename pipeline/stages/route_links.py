@@ -1,0 +1,385 @@
+"""Route candidate pipes along the roads from each source to each demand zone in reach.
+
+Inputs
+    ``sources.parquet``, ``demand_zones.parquet``, ``graph_nodes.parquet`` and
+    ``graph_edges.parquet`` in ``data/interim/<region>/``.
+Outputs
+    ``data/interim/<region>/routes.parquet``: one row per candidate site-zone pair (a
+    pair whose straight-line distance is within ``routing.max_link_length_m``), with the
+    route geometry where one was found and a ``reason`` code where the pair failed
+    (``no_road_nearby``, ``unreachable``, ``beyond_max_length``);
+    ``data/interim/<region>/attachments.parquet``: where each site and zone joins the
+    road graph and the length of its spur.
+Config keys
+    ``routing.max_link_length_m``, ``routing.max_snap_distance_m``.
+
+Method
+    Each site and zone joins the graph at the closest point on the nearest road; that
+    edge is split there (a new node), and the straight spur to it counts in the route
+    length. A spur longer than ``max_snap_distance_m`` is a rejection. One Dijkstra per
+    site, bounded by the maximum link length less the site's spur, finds every reachable
+    node at once; a link ends at the zone's first node by network distance: a graph node
+    inside the zone, or the zone's own attachment node plus its spur.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+import geopandas as gpd
+import networkx as nx
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.ops import substring
+from tqdm import tqdm
+
+from pipeline.config import RegionFile, RoutingConfig
+from pipeline.io import atomic_path, read_geoparquet
+from pipeline.paths import RegionPaths
+from pipeline.stages.build_road_graph import read_graph
+
+log = logging.getLogger("heatlink.route_links")
+
+NO_ROAD_NEARBY = "no_road_nearby"
+UNREACHABLE = "unreachable"
+BEYOND_MAX_LENGTH = "beyond_max_length"
+SPLIT_TOLERANCE_M = 0.01
+
+ROUTE_COLUMNS = [
+    "link_id",
+    "site_id",
+    "zone_id",
+    "reason",
+    "route_length_m",
+    "network_length_m",
+    "site_spur_m",
+    "zone_spur_m",
+    "straight_distance_m",
+    "detour_ratio",
+    "geometry",
+]
+
+
+@dataclass
+class Attachment:
+    """Where a site or zone joins the graph."""
+
+    node: int | None  # graph node after splitting; None when no road is near enough
+    spur_m: float  # straight distance from the site or zone to that node
+    point: shapely.Point | None  # the node's location
+
+
+@dataclass
+class RoutingResult:
+    """Output of :func:`route_links`."""
+
+    routes: gpd.GeoDataFrame
+    attachments: gpd.GeoDataFrame
+
+
+def _start_node(G: nx.Graph, u: int, v: int, geom: shapely.LineString) -> int:
+    """Which end of edge (u, v) its geometry starts at."""
+    x0, y0 = geom.coords[0]
+    du = (G.nodes[u]["x"] - x0) ** 2 + (G.nodes[u]["y"] - y0) ** 2
+    dv = (G.nodes[v]["x"] - x0) ** 2 + (G.nodes[v]["y"] - y0) ** 2
+    return u if du <= dv else v
+
+
+def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
+    """Split edges of ``G`` in place at distances along their geometry.
+
+    Parameters
+    ----------
+    G
+        The road graph; edges carry ``geometry`` and ``length_m``.
+    at
+        For an edge ``(u, v)``, distances along its geometry (from the geometry's start).
+
+    Returns
+    -------
+    ``{(u, v, distance): node}`` for every requested split, where ``node`` is the new
+    node, or an end node when the distance is within 1 cm of an end.
+    """
+    found: dict = {}
+    next_id = max(G.nodes, default=-1) + 1
+    for (u, v), dists in at.items():
+        data = G.edges[u, v]
+        geom = data["geometry"]
+        length = geom.length
+        a = _start_node(G, u, v, geom)
+        b = v if a == u else u
+        cuts: list[tuple[float, int]] = [(0.0, a)]
+        for d in sorted(set(dists)):
+            if d <= SPLIT_TOLERANCE_M:
+                node = a
+            elif d >= length - SPLIT_TOLERANCE_M:
+                node = b
+            elif d - cuts[-1][0] <= SPLIT_TOLERANCE_M:
+                node = cuts[-1][1]
+            else:
+                node = next_id
+                next_id += 1
+                p = geom.interpolate(d)
+                G.add_node(node, x=p.x, y=p.y, component=G.nodes[u]["component"], split=True)
+                cuts.append((d, node))
+            found[(u, v, d)] = node
+        if len(cuts) == 1:
+            continue
+        cuts.append((length, b))
+        G.remove_edge(u, v)
+        for (d0, n0), (d1, n1) in zip(cuts[:-1], cuts[1:], strict=True):
+            piece = substring(geom, d0, d1)
+            G.add_edge(
+                n0, n1, length_m=piece.length, road_class=data["road_class"], geometry=piece
+            )
+    return found
+
+
+def attach(
+    G: nx.Graph, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, max_snap_distance_m: float
+) -> tuple[list[Attachment], list[Attachment]]:
+    """Join sites and zones to the closest point of the nearest road, splitting edges.
+
+    A zone joins where the nearest road comes closest to the zone polygon (spur 0 when a
+    road runs through it).
+    """
+    edge_list = list(G.edges(data="geometry"))
+    geoms = np.array([g for _, _, g in edge_list], dtype=object)
+    tree = shapely.STRtree(geoms)
+    requests: dict[tuple[int, int], list[float]] = defaultdict(list)
+    pending: list[list[tuple | None]] = []
+    for layer, kind in ((sites, "site"), (zones, "zone")):
+        items: list[tuple | None] = [None] * len(layer)
+        shapes = layer.geometry.to_numpy()
+        if len(shapes) and len(geoms):
+            (src, hit), dist = tree.query_nearest(
+                shapes, max_distance=max_snap_distance_m, return_distance=True
+            )
+            seen = set()
+            for i, e, d in zip(src, hit, dist, strict=True):
+                if i in seen:  # equidistant roads: keep the first
+                    continue
+                seen.add(i)
+                u, v, g = edge_list[e]
+                start = shapes[i] if kind == "site" else shapely.shortest_line(g, shapes[i])
+                if kind == "zone":
+                    start = shapely.Point(start.coords[0])
+                pos = float(g.project(start))
+                requests[(u, v)].append(pos)
+                items[i] = (u, v, pos, float(d))
+        pending.append(items)
+    nodes = split_edges(G, requests)
+
+    def resolve(item: tuple | None) -> Attachment:
+        if item is None:
+            return Attachment(None, np.nan, None)
+        u, v, pos, spur = item
+        n = nodes[(u, v, pos)]
+        return Attachment(n, spur, shapely.Point(G.nodes[n]["x"], G.nodes[n]["y"]))
+
+    return [resolve(i) for i in pending[0]], [resolve(i) for i in pending[1]]
+
+
+def _path_geometry(G: nx.Graph, path: list[int]) -> np.ndarray:
+    parts = [np.array([[G.nodes[path[0]]["x"], G.nodes[path[0]]["y"]]])]
+    for a, b in zip(path[:-1], path[1:], strict=True):
+        geom = G.edges[a, b]["geometry"]
+        xy = shapely.get_coordinates(geom)
+        if _start_node(G, a, b, geom) != a:
+            xy = xy[::-1]
+        parts.append(xy[1:])
+    return np.concatenate(parts)
+
+
+def _walk_back(pred: dict[int, list[int]], target: int) -> list[int]:
+    path = [target]
+    while pred[path[-1]]:
+        path.append(pred[path[-1]][0])
+    return path[::-1]
+
+
+def route_links(
+    G: nx.Graph, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, cfg: RoutingConfig
+) -> RoutingResult:
+    """Route every candidate site-zone pair along the roads.
+
+    Parameters
+    ----------
+    G
+        Road graph (see :mod:`pipeline.stages.build_road_graph`). It is not modified.
+    sites
+        Source points with ``site_id``, in the graph's CRS.
+    zones
+        Zone polygons with ``zone_id``, in the graph's CRS.
+    cfg
+        The ``routing`` section.
+
+    Returns
+    -------
+    Candidate routes (columns ``ROUTE_COLUMNS``; ``reason`` is null for routes within
+    the maximum length) and the attachment of each site and zone.
+
+    Examples
+    --------
+    A straight 1 km road; a site 10 m beside its west end and a 100 m square zone
+    straddling its east end. The route is the 10 m spur plus the road up to the zone's
+    edge at x = 950, where the zone's first node is.
+
+    >>> from shapely.geometry import LineString, Point, box
+    >>> from pipeline.stages.build_road_graph import build_road_graph, graph_from_tables
+    >>> roads = gpd.GeoDataFrame({"road_class": ["residential"]},
+    ...     geometry=[LineString([(0, 0), (1000, 0)])], crs=27700)
+    >>> G = graph_from_tables(*build_road_graph(roads))
+    >>> sites = gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[Point(0, 10)], crs=27700)
+    >>> zones = gpd.GeoDataFrame({"zone_id": ["Z1"]},
+    ...     geometry=[box(950, -50, 1050, 50)], crs=27700)
+    >>> r = route_links(G, sites, zones, RoutingConfig()).routes
+    >>> r[["site_id", "zone_id", "route_length_m", "straight_distance_m"]].round(1).values.tolist()
+    [['S1', 'Z1', 960.0, 950.0]]
+    """
+    G = G.copy()
+    site_att, zone_att = attach(G, sites, zones, cfg.max_snap_distance_m)
+    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
+    node_xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in node_ids])
+    zone_geoms = zones.geometry.to_numpy()
+    site_geoms = sites.geometry.to_numpy()
+
+    # target nodes of each zone: graph nodes inside it (spur 0) and its attachment node
+    targets: list[dict[int, float]] = [{} for _ in range(len(zones))]
+    if len(node_ids) and len(zones):
+        zi, ni = shapely.STRtree(shapely.points(node_xy)).query(
+            zone_geoms, predicate="intersects"
+        )
+        for z, n in zip(zi, ni, strict=True):
+            targets[z][int(node_ids[n])] = 0.0
+    for z, att in enumerate(zone_att):
+        if att.node is not None:
+            targets[z][att.node] = min(targets[z].get(att.node, np.inf), att.spur_m)
+
+    site_idx, zone_idx = shapely.STRtree(zone_geoms).query(
+        site_geoms, predicate="dwithin", distance=cfg.max_link_length_m
+    )
+    by_site: dict[int, list[int]] = defaultdict(list)
+    for s, z in zip(site_idx, zone_idx, strict=True):
+        by_site[int(s)].append(int(z))
+
+    rows: list[dict] = []
+    for s in tqdm(sorted(by_site), desc="routing", unit=" sources", mininterval=2, leave=False):
+        att = site_att[s]
+        dist: dict[int, float] = {}
+        pred: dict[int, list[int]] = {}
+        if att.node is not None:
+            budget = cfg.max_link_length_m - att.spur_m
+            pred, dist = nx.dijkstra_predecessor_and_distance(
+                G, att.node, cutoff=budget, weight="length_m"
+            )
+        for z in by_site[s]:
+            row = {
+                "site_id": sites["site_id"].iat[s],
+                "zone_id": zones["zone_id"].iat[z],
+                "straight_distance_m": float(site_geoms[s].distance(zone_geoms[z])),
+                "site_spur_m": att.spur_m,
+                "zone_spur_m": np.nan,
+                "network_length_m": np.nan,
+                "route_length_m": np.nan,
+                "reason": None,
+                "geometry": None,
+            }
+            rows.append(row)
+            if att.node is None or not targets[z]:
+                row["reason"] = NO_ROAD_NEARBY
+                continue
+            comp = G.nodes[att.node]["component"]
+            if all(G.nodes[t]["component"] != comp for t in targets[z]):
+                row["reason"] = UNREACHABLE
+                continue
+            reached = [(dist[t] + spur, t) for t, spur in targets[z].items() if t in dist]
+            if not reached:
+                row["reason"] = BEYOND_MAX_LENGTH
+                continue
+            total, t = min(reached)
+            spur = targets[z][t]
+            xy = _path_geometry(G, _walk_back(pred, t))
+            if att.spur_m > 0:
+                xy = np.vstack([shapely.get_coordinates(site_geoms[s]), xy])
+            if spur > 0:
+                end = shapely.shortest_line(shapely.Point(xy[-1]), zone_geoms[z])
+                xy = np.vstack([xy, shapely.get_coordinates(end)[-1:]])
+            row.update(
+                zone_spur_m=spur,
+                network_length_m=dist[t],
+                route_length_m=att.spur_m + total,
+                geometry=shapely.linestrings(xy) if len(xy) > 1 else None,
+            )
+            if row["route_length_m"] > cfg.max_link_length_m:
+                row["reason"] = BEYOND_MAX_LENGTH
+
+    routes = gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=[c for c in ROUTE_COLUMNS if c not in ("link_id",)]),
+        geometry="geometry",
+        crs=G.graph.get("crs", sites.crs),
+    )
+    routes.insert(0, "link_id", [f"L{i + 1:05d}" for i in range(len(routes))])
+    straight = routes["straight_distance_m"]
+    routes["detour_ratio"] = (routes["route_length_m"] / straight).where(straight > 0)
+    attachments = _attachment_table(sites, zones, site_att, zone_att, routes.crs)
+    return RoutingResult(gpd.GeoDataFrame(routes[ROUTE_COLUMNS], crs=routes.crs), attachments)
+
+
+def _attachment_table(
+    sites: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    site_att: list[Attachment],
+    zone_att: list[Attachment],
+    crs: object,
+) -> gpd.GeoDataFrame:
+    ids = list(sites["site_id"]) + list(zones["zone_id"])
+    kinds = ["site"] * len(sites) + ["zone"] * len(zones)
+    atts = site_att + zone_att
+    return gpd.GeoDataFrame(
+        {
+            "id": ids,
+            "kind": kinds,
+            "snap_distance_m": [a.spur_m for a in atts],
+        },
+        geometry=[a.point for a in atts],
+        crs=crs,
+    )
+
+
+def run(paths: RegionPaths, cfg: RegionFile) -> None:
+    """Read sources, zones and graph; route; write routes and attachments."""
+    sites = read_geoparquet(paths.sources)
+    zones = read_geoparquet(paths.demand_zones)
+    G = read_graph(paths)
+    log.info(
+        "%d sites, %d zones, graph of %d nodes and %d edges; max link %.0f m, max spur %.0f m",
+        len(sites),
+        len(zones),
+        G.number_of_nodes(),
+        G.number_of_edges(),
+        cfg.routing.max_link_length_m,
+        cfg.routing.max_snap_distance_m,
+    )
+    result = route_links(G, sites, zones, cfg.routing)
+    routes = result.routes
+    counts = routes["reason"].fillna("routed").value_counts()
+    log.info(
+        "%d candidate pairs: %s",
+        len(routes),
+        ", ".join(f"{k} {v}" for k, v in counts.items()) or "none",
+    )
+    far = result.attachments["snap_distance_m"].isna()
+    if far.any():
+        log.info(
+            "no road within %.0f m of: %s",
+            cfg.routing.max_snap_distance_m,
+            ", ".join(result.attachments.loc[far, "id"].astype(str).head(20)),
+        )
+    with atomic_path(paths.routes) as tmp_r, atomic_path(paths.attachments) as tmp_a:
+        routes.to_parquet(tmp_r, index=False)
+        result.attachments.to_parquet(tmp_a, index=False)
+    log.info("wrote %s and %s", paths.routes, paths.attachments)
