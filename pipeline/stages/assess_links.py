@@ -124,7 +124,6 @@ def assess_links(
     fields = {
         "design_heat_mw": design[routed],
         "dn": sized["dn"].to_numpy(),
-        "pipe_series": np.full(routed.sum(), pipes.series),
         "velocity_m_per_s": sized["velocity_m_per_s"].to_numpy(),
         "pressure_gradient_pa_per_m": sized["pressure_gradient_pa_per_m"].to_numpy(),
         "heat_loss_w_per_m": q_supply + q_return,
@@ -142,6 +141,7 @@ def assess_links(
             col = pd.Series(pd.NA, index=out.index, dtype="Int64")
         col.loc[routed] = values
         out[name] = col
+    out["pipe_series"] = pd.Series(pipes.series, index=out.index, dtype="Int64").where(routed)
     out["supply_temp_c"] = network.supply_temp_c
     out["return_temp_c"] = network.return_temp_c
     too_big = routed & out["dn"].isna().to_numpy()

@@ -73,9 +73,12 @@ def build_demand_zones(energy: Grid, cfg: ZonesConfig) -> gpd.GeoDataFrame:
     dense = data / cell_ha >= cfg.min_cell_density_mwh_per_ha
     if cfg.close_gaps:
         # pad so that closing does not erode zones touching the raster edge
-        dense = ndimage.binary_closing(
-            np.pad(dense, 1), structure=EIGHT_CONNECTED, border_value=0
-        )[1:-1, 1:-1] | dense
+        dense = (
+            ndimage.binary_closing(np.pad(dense, 1), structure=EIGHT_CONNECTED, border_value=0)[
+                1:-1, 1:-1
+            ]
+            | dense
+        )
     labels, n = ndimage.label(dense, structure=EIGHT_CONNECTED)
     if n == 0:
         return gpd.GeoDataFrame(columns=COLUMNS, geometry="geometry", crs=energy.crs)
@@ -93,9 +96,7 @@ def build_demand_zones(energy: Grid, cfg: ZonesConfig) -> gpd.GeoDataFrame:
     zones = gpd.GeoDataFrame(
         {
             "annual_demand_mwh": demand[keep],
-            "peak_demand_mw": peak_demand_mw(
-                demand[keep], full_load_hours_h=cfg.full_load_hours_h
-            ),
+            "peak_demand_mw": peak_demand_mw(demand[keep], full_load_hours_h=cfg.full_load_hours_h),
             "area_ha": cells[keep] * cell_ha,
             "n_cells": cells[keep],
         },

@@ -66,8 +66,10 @@ def cell_areas_m2(transform: Affine, crs: CRS, shape: tuple[int, int]) -> np.nda
     lat_bot = lat_top + transform.e
     width = abs(transform.a)
     areas = np.array(
-        [abs(geod.polygon_area_perimeter([0, width, width, 0], [t, t, b, b])[0])
-         for t, b in zip(lat_top, lat_bot, strict=True)]
+        [
+            abs(geod.polygon_area_perimeter([0, width, width, 0], [t, t, b, b])[0])
+            for t, b in zip(lat_top, lat_bot, strict=True)
+        ]
     )
     return np.repeat(areas[:, None], shape[1], axis=1)
 
@@ -110,10 +112,15 @@ def reproject_heat_demand(
     values = np.where(np.isfinite(source.data), source.data, 0.0)
     src_area = cell_areas_m2(source.transform, source.crs, values.shape)
     energy = cell_energy_mwh(values, units=units, cell_area_m2=src_area)
-    density = energy / src_area  # MWh/m2
+    # MWh/m2, padded with zeros: outside the raster there is no demand (not unknown
+    # demand), so target cells on its edge average over zeros, not over less area
+    density = np.pad(energy / src_area, 2)
+    src_transform = source.transform @ Affine.translation(-2, -2)
     xmin, ymin, xmax, ymax = region.bounds
-    xmin = math.floor(xmin / resolution_m) * resolution_m
-    ymin = math.floor(ymin / resolution_m) * resolution_m
+    # align to the source grid when only clipping, else to whole multiples of the cell size
+    x0, y0 = (source.transform.c, source.transform.f) if source.crs.equals(crs) else (0.0, 0.0)
+    xmin = x0 + math.floor((xmin - x0) / resolution_m) * resolution_m
+    ymin = y0 + math.floor((ymin - y0) / resolution_m) * resolution_m
     width = math.ceil((xmax - xmin) / resolution_m)
     height = math.ceil((ymax - ymin) / resolution_m)
     transform = Affine(resolution_m, 0, xmin, 0, -resolution_m, ymin + height * resolution_m)
@@ -121,7 +128,7 @@ def reproject_heat_demand(
     reproject(
         density,
         dst,
-        src_transform=source.transform,
+        src_transform=src_transform,
         src_crs=source.crs,
         dst_transform=transform,
         dst_crs=crs,
@@ -152,30 +159,24 @@ def read_heat_demand(cfg: HeatDemandConfig, region: Polygon, crs: CRS) -> Grid:
             )
         src_crs = CRS.from_user_input(ds.crs.to_wkt())
         bounds = transform_geometry(region, crs, src_crs).bounds
-        win = from_bounds(*bounds, transform=ds.transform)
-        win = Window(win.col_off - 2, win.row_off - 2, win.width + 4, win.height + 4)
-        win = win.round_offsets("floor").round_lengths("ceil")
-        win = win.intersection(Window(0, 0, ds.width, ds.height)) if _overlaps(win, ds) else None
-        if win is None or win.width == 0 or win.height == 0:
+        f = from_bounds(*bounds, transform=ds.transform)
+        col0, row0 = math.floor(f.col_off) - 2, math.floor(f.row_off) - 2
+        col1 = math.ceil(f.col_off + f.width) + 2
+        row1 = math.ceil(f.row_off + f.height) + 2
+        col0, row0 = max(col0, 0), max(row0, 0)
+        col1, row1 = min(col1, ds.width), min(row1, ds.height)
+        if col1 <= col0 or row1 <= row0:
             raise InputError(
                 "the raster does not cover the region",
                 where=cfg.path,
                 fix="check 'region.bbox' and the raster's extent and CRS",
             )
+        win = Window(col0, row0, col1 - col0, row1 - row0)
         data = ds.read(1, window=win, masked=True).astype("float64")
         transform = ds.window_transform(win)
     arr = data.filled(np.nan)
     arr[arr < 0] = np.nan
     return Grid(arr, transform, src_crs)
-
-
-def _overlaps(win: Window, ds: rasterio.DatasetReader) -> bool:
-    return (
-        win.col_off < ds.width
-        and win.row_off < ds.height
-        and win.col_off + win.width > 0
-        and win.row_off + win.height > 0
-    )
 
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:

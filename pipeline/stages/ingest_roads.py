@@ -68,7 +68,9 @@ def read_osm_roads(path: Path, bbox_wgs84: tuple[float, float, float, float]) ->
         .with_filter(osmium.filter.KeyFilter("highway"))
     )
     try:
-        for way in tqdm(proc, desc="reading OSM ways", unit=" ways", mininterval=2, leave=False):
+        for way in tqdm(
+            proc, desc="reading OSM ways", unit=" ways", mininterval=2, leave=False, disable=None
+        ):
             n_ways += 1
             run_x: list[float] = []
             run_y: list[float] = []

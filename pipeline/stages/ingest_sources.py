@@ -215,8 +215,7 @@ def ingest_sources(
             lambda p: shapely.Point(p.y, p.x) if p is not None and not p.is_empty else p
         )
         swapped_in = (
-            gpd.GeoSeries(swapped, crs=sites.crs).to_crs(crs).within(region).to_numpy()
-            & ~inside
+            gpd.GeoSeries(swapped, crs=sites.crs).to_crs(crs).within(region).to_numpy() & ~inside
         )
         if swapped_in.any():
             labels = sites.loc[swapped_in, "row_label"].tolist()
@@ -249,9 +248,7 @@ def ingest_sources(
         out["it_load_mw"].to_numpy(), utilisation=cfg.utilisation, capture_fraction=capture
     )
     out["heat_assumed"] = out["heat_output_mw"].isna()
-    out["heat_available_mw"] = out["heat_output_mw"].fillna(
-        pd.Series(estimated, index=out.index)
-    )
+    out["heat_available_mw"] = out["heat_output_mw"].fillna(pd.Series(estimated, index=out.index))
     default_temp = np.where(liquid, cfg.source_temp_liquid_c, cfg.source_temp_air_c)
     out["source_temp_c"] = out["source_temp_c"].fillna(pd.Series(default_temp, index=out.index))
     return gpd.GeoDataFrame(out[OUTPUT_COLUMNS].reset_index(drop=True), crs=crs), skipped

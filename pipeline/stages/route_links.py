@@ -132,9 +132,7 @@ def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
         G.remove_edge(u, v)
         for (d0, n0), (d1, n1) in zip(cuts[:-1], cuts[1:], strict=True):
             piece = substring(geom, d0, d1)
-            G.add_edge(
-                n0, n1, length_m=piece.length, road_class=data["road_class"], geometry=piece
-            )
+            G.add_edge(n0, n1, length_m=piece.length, road_class=data["road_class"], geometry=piece)
     return found
 
 
@@ -143,8 +141,9 @@ def attach(
 ) -> tuple[list[Attachment], list[Attachment]]:
     """Join sites and zones to the closest point of the nearest road, splitting edges.
 
-    A zone joins where the nearest road comes closest to the zone polygon (spur 0 when a
-    road runs through it).
+    A zone joins where the nearest road comes closest to it (spur 0 when a road touches
+    it). Roads are also split where they cross a zone's boundary, so that a route
+    entering a zone has a node at the point where it enters.
     """
     edge_list = list(G.edges(data="geometry"))
     geoms = np.array([g for _, _, g in edge_list], dtype=object)
@@ -158,19 +157,21 @@ def attach(
             (src, hit), dist = tree.query_nearest(
                 shapes, max_distance=max_snap_distance_m, return_distance=True
             )
-            seen = set()
             for i, e, d in zip(src, hit, dist, strict=True):
-                if i in seen:  # equidistant roads: keep the first
+                if items[i] is not None:  # equidistant roads: keep the first
                     continue
-                seen.add(i)
                 u, v, g = edge_list[e]
-                start = shapes[i] if kind == "site" else shapely.shortest_line(g, shapes[i])
-                if kind == "zone":
-                    start = shapely.Point(start.coords[0])
-                pos = float(g.project(start))
+                near = shapely.shortest_line(g, shapes[i]) if kind == "zone" else shapes[i]
+                pos = float(g.project(shapely.Point(near.coords[0])))
                 requests[(u, v)].append(pos)
                 items[i] = (u, v, pos, float(d))
         pending.append(items)
+    if len(zones) and len(geoms):
+        boundaries = zones.geometry.boundary.to_numpy()
+        for z, e in zip(*tree.query(boundaries, predicate="intersects"), strict=True):
+            u, v, g = edge_list[e]
+            crossing = shapely.get_coordinates(g.intersection(boundaries[z]))
+            requests[(u, v)].extend(shapely.line_locate_point(g, shapely.points(crossing)))
     nodes = split_edges(G, requests)
 
     def resolve(item: tuple | None) -> Attachment:
@@ -250,9 +251,7 @@ def route_links(
     # target nodes of each zone: graph nodes inside it (spur 0) and its attachment node
     targets: list[dict[int, float]] = [{} for _ in range(len(zones))]
     if len(node_ids) and len(zones):
-        zi, ni = shapely.STRtree(shapely.points(node_xy)).query(
-            zone_geoms, predicate="intersects"
-        )
+        zi, ni = shapely.STRtree(shapely.points(node_xy)).query(zone_geoms, predicate="intersects")
         for z, n in zip(zi, ni, strict=True):
             targets[z][int(node_ids[n])] = 0.0
     for z, att in enumerate(zone_att):
@@ -267,7 +266,9 @@ def route_links(
         by_site[int(s)].append(int(z))
 
     rows: list[dict] = []
-    for s in tqdm(sorted(by_site), desc="routing", unit=" sources", mininterval=2, leave=False):
+    for s in tqdm(
+        sorted(by_site), desc="routing", unit=" sources", mininterval=2, leave=False, disable=None
+    ):
         att = site_att[s]
         dist: dict[int, float] = {}
         pred: dict[int, list[int]] = {}
