@@ -341,9 +341,7 @@ def load_region_file(path: str | Path, *, root: str | Path = ".") -> RegionFile:
             else:
                 msg = err["msg"].removeprefix("Value error, ")
                 problems.append(f"'{key}': {msg} (got {err.get('input')!r})")
-        raise ConfigError(
-            "; ".join(problems), where=path, fix="correct the region file"
-        ) from None
+        raise ConfigError("; ".join(problems), where=path, fix="correct the region file") from None
     return _resolve_paths(cfg, Path(root))
 
 

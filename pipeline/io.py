@@ -113,9 +113,7 @@ def read_vector(
                 fix="rename the column or set the matching key in the region file",
             )
     try:
-        return pyogrio.read_dataframe(
-            path, layer=layer, columns=columns, bbox=bbox, use_arrow=True
-        )
+        return pyogrio.read_dataframe(path, layer=layer, columns=columns, bbox=bbox, use_arrow=True)
     except Exception as exc:
         raise InputError(
             f"GDAL failed reading this file ({str(exc).splitlines()[0]})",

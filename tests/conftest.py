@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -81,9 +82,7 @@ def tiny_region(tmp_path: Path) -> TinyRegion:
     # 600 m x 600 m of 100 m cells starting 50 m south-west of the grid; one dense 2x2 block
     heat = np.zeros((6, 6))
     heat[1:3, 3:5] = 500.0  # MWh/ha, 4 cells -> 2000 MWh/yr
-    write_raster(
-        raw / "heat.tif", heat, Affine(100, 0, X0 - 50, 0, -100, Y0 + 550), "EPSG:27700"
-    )
+    write_raster(raw / "heat.tif", heat, Affine(100, 0, X0 - 50, 0, -100, Y0 + 550), "EPSG:27700")
     lon, lat = to_lonlat(X0 + 10, Y0 + 20)
     pd.DataFrame(
         {
@@ -114,9 +113,11 @@ def tiny_region(tmp_path: Path) -> TinyRegion:
 
 def run_cli(*args: str, root: Path) -> subprocess.CompletedProcess:
     """Run ``python -m pipeline`` in ``root`` as a user would."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.run(
         [sys.executable, "-m", "pipeline", *args],
         cwd=root,
+        env=env,
         capture_output=True,
         text=True,
         timeout=600,

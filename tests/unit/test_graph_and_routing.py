@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
+from conftest import grid_roads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 from shapely.geometry import LineString, Point, box
 
-from conftest import grid_roads
 from pipeline.config import RoutingConfig, ZonesConfig
 from pipeline.stages.build_demand_zones import build_demand_zones
 from pipeline.stages.build_road_graph import build_road_graph, graph_from_tables
@@ -50,10 +50,12 @@ class TestZones:
         a[1, 1:3] = 400
         a[1, 4:6] = 400  # a one-cell gap at column 3
         g = Grid(a, Affine(100, 0, 0, 0, -100, 300), CRS(27700))
-        closed = build_demand_zones(g, ZonesConfig(min_cell_density_mwh_per_ha=300,
-                                                   min_zone_demand_mwh=0))
-        open_ = build_demand_zones(g, ZonesConfig(min_cell_density_mwh_per_ha=300,
-                                                  min_zone_demand_mwh=0, close_gaps=False))
+        closed = build_demand_zones(
+            g, ZonesConfig(min_cell_density_mwh_per_ha=300, min_zone_demand_mwh=0)
+        )
+        open_ = build_demand_zones(
+            g, ZonesConfig(min_cell_density_mwh_per_ha=300, min_zone_demand_mwh=0, close_gaps=False)
+        )
         assert len(closed) == 1 and closed["n_cells"].iloc[0] == 5
         assert closed["annual_demand_mwh"].iloc[0] == 1600
         assert len(open_) == 2
@@ -65,8 +67,10 @@ class TestZones:
         a[5, 0] = 900  # 900 MWh, one cell
         g = Grid(a, Affine(100, 0, 0, 0, -100, 1000), CRS(27700))
         z = build_demand_zones(
-            g, ZonesConfig(min_cell_density_mwh_per_ha=150, min_zone_demand_mwh=1000,
-                           full_load_hours_h=2000)
+            g,
+            ZonesConfig(
+                min_cell_density_mwh_per_ha=150, min_zone_demand_mwh=1000, full_load_hours_h=2000
+            ),
         )
         assert z["annual_demand_mwh"].tolist() == [2000, 1800]
         assert z["peak_demand_mw"].tolist() == [1.0, 0.9]
@@ -83,19 +87,21 @@ class TestGraph:
         assert comps == {0, 1}
 
     def test_shortest_parallel_edge_is_kept_and_loops_dropped(self) -> None:
-        G = _graph([
-            LineString([(0, 0), (100, 0)]),
-            LineString([(0, 0), (50, 50), (100, 0)]),
-            LineString([(100, 0), (150, 10), (150, -10), (100, 0)]),
-        ])
+        G = _graph(
+            [
+                LineString([(0, 0), (100, 0)]),
+                LineString([(0, 0), (50, 50), (100, 0)]),
+                LineString([(100, 0), (150, 10), (150, -10), (100, 0)]),
+            ]
+        )
         assert G.number_of_edges() == 1
-        (u, v, length), = G.edges(data="length_m")
+        ((u, v, length),) = G.edges(data="length_m")
         assert length == 100
 
     def test_grid_counts(self) -> None:
-        G = graph_from_tables(*build_road_graph(
-            grid_roads().rename(columns={"highway": "road_class"})
-        ))
+        G = graph_from_tables(
+            *build_road_graph(grid_roads().rename(columns={"highway": "road_class"}))
+        )
         assert (G.number_of_nodes(), G.number_of_edges()) == (25, 40)
         assert G.graph["crs"].to_epsg() == 27700
 
@@ -103,11 +109,13 @@ class TestGraph:
 class TestRouting:
     def test_three_edge_road_by_hand(self) -> None:
         # an L-shaped road 0 -> (300, 0) -> (300, 400) split in three edges
-        G = _graph([
-            LineString([(0, 0), (100, 0)]),
-            LineString([(100, 0), (300, 0)]),
-            LineString([(300, 0), (300, 400)]),
-        ])
+        G = _graph(
+            [
+                LineString([(0, 0), (100, 0)]),
+                LineString([(100, 0), (300, 0)]),
+                LineString([(300, 0), (300, 400)]),
+            ]
+        )
         sites = _points(S=(40, -30))  # 30 m spur onto the first edge at x = 40
         zones = _zones(Z=(280, 300, 320, 340))  # road enters the zone at y = 300
         r = route_links(G, sites, zones, RoutingConfig()).routes.iloc[0]
@@ -128,10 +136,12 @@ class TestRouting:
         assert r["route_length_m"] == pytest.approx(20 + 500 + 450)
 
     def test_reasons(self) -> None:
-        G = _graph([
-            LineString([(0, 0), (3000, 0)]),  # main road
-            LineString([(0, 500), (400, 500)]),  # an island road
-        ])
+        G = _graph(
+            [
+                LineString([(0, 0), (3000, 0)]),  # main road
+                LineString([(0, 500), (400, 500)]),  # an island road
+            ]
+        )
         sites = _points(
             NEAR=(100, 10),  # 10 m from the main road
             ISLAND=(200, 510),  # on the island
@@ -154,8 +164,13 @@ class TestRouting:
         # with a larger straight-line reach it is routed and rejected as too long
         cfg = RoutingConfig(max_link_length_m=2000, max_snap_distance_m=250)
         sites2 = _points(BEND=(2950, 1900))  # 1.85 km straight from ZB, 2.9 km by road
-        G2 = _graph([LineString([(0, 0), (3000, 0)]), LineString([(0, 0), (0, 1900)]),
-                     LineString([(0, 1900), (2950, 1900)])])
+        G2 = _graph(
+            [
+                LineString([(0, 0), (3000, 0)]),
+                LineString([(0, 0), (0, 1900)]),
+                LineString([(0, 1900), (2950, 1900)]),
+            ]
+        )
         r2 = route_links(G2, sites2, zones, cfg).routes.set_index("zone_id")
         assert r2.loc["ZB", "reason"] == "beyond_max_length"
 
@@ -169,7 +184,7 @@ class TestRouting:
         """Route lengths equal networkx.shortest_path_length on the split graph."""
         rng = np.random.default_rng(seed)
         roads = grid_roads().rename(columns={"highway": "road_class"})
-        roads = roads.iloc[rng.permutation(len(roads))[: 7]]  # drop some streets
+        roads = roads.iloc[rng.permutation(len(roads))[:7]]  # drop some streets
         G = graph_from_tables(*build_road_graph(roads))
         x0, y0 = roads.total_bounds[:2]
         sites = _points(S=(x0 + sx, y0 + sy))
@@ -186,11 +201,16 @@ class TestRouting:
         H = G.copy()
         (sa,), (za,) = attach(H, sites, zones, cfg.max_snap_distance_m)
         inside = [
-            n for n in H if zones.geometry.iloc[0].intersects(Point(H.nodes[n]["x"], H.nodes[n]["y"]))
+            n
+            for n in H
+            if zones.geometry.iloc[0].intersects(Point(H.nodes[n]["x"], H.nodes[n]["y"]))
         ]
         best = min(
-            [nx.shortest_path_length(H, sa.node, t, weight="length_m") for t in inside
-             if nx.has_path(H, sa.node, t)]
+            [
+                nx.shortest_path_length(H, sa.node, t, weight="length_m")
+                for t in inside
+                if nx.has_path(H, sa.node, t)
+            ]
             + [nx.shortest_path_length(H, sa.node, za.node, weight="length_m") + za.spur_m]
         )
         assert r["route_length_m"] == pytest.approx(sa.spur_m + best)

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import rasterio
 from affine import Affine
+from conftest import X0, Y0, to_lonlat, write_raster
 from pyproj import CRS, Transformer
 from shapely.geometry import box
 
-from conftest import X0, Y0, to_lonlat, write_raster
 from pipeline.config import HeatDemandConfig, RoadsConfig, SourcesConfig
 from pipeline.errors import InputError
 from pipeline.stages.ingest_heat_demand import (
@@ -38,8 +38,14 @@ def _sites_csv(tmp_path: Path, rows: list[dict]) -> SourcesConfig:
 
 def _site(site_id: str, x: float, y: float, **extra: object) -> dict:
     lon, lat = to_lonlat(x, y)
-    return {"site_id": site_id, "name": f"site {site_id}", "it_load_mw": 10.0,
-            "lat": lat, "lon": lon, **extra}
+    return {
+        "site_id": site_id,
+        "name": f"site {site_id}",
+        "it_load_mw": 10.0,
+        "lat": lat,
+        "lon": lon,
+        **extra,
+    }
 
 
 def _ingest(cfg: SourcesConfig) -> tuple[gpd.GeoDataFrame, list[str]]:
@@ -221,7 +227,9 @@ class TestHeatDemand:
     def test_reads_only_the_window_over_the_region(self, tmp_path: Path) -> None:
         path = tmp_path / "big.tif"
         write_raster(
-            path, np.ones((200, 200)), Affine(100, 0, X0 - 10_000, 0, -100, Y0 + 10_000),
+            path,
+            np.ones((200, 200)),
+            Affine(100, 0, X0 - 10_000, 0, -100, Y0 + 10_000),
             "EPSG:27700",
         )
         grid = read_heat_demand(HeatDemandConfig(path=path, units="MWh/ha/yr"), REGION, BNG)
