@@ -34,7 +34,7 @@ ifneq ($(filter-out clean,$(filter $(REGION_GOALS) data/% outputs/%,$(MAKECMDGOA
 include $(I)/inputs.mk
 endif
 
-.PHONY: help all test lint bench clean
+.PHONY: help all test lint clean
 
 help: ## list the targets and regions (default)
 	@echo "heatlink: route data-centre waste heat to heat networks along roads."

@@ -1,0 +1,124 @@
+"""End-to-end runs of the shipped regions, checked as a GIS analyst would check them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+import yaml
+from shapely.ops import substring
+
+from conftest import REPO, run_cli
+from pipeline.stages.export_geopackage import LAYERS
+
+pytestmark = pytest.mark.slow
+
+MAKE_INPUTS = {
+    "synthetic": ["pipeline.datasets.synthetic", "--out", "data/raw/synthetic", "--size", "small"],
+    "helsinki": ["pipeline.datasets.helsinki", "--out", "data/raw/helsinki"],
+}
+
+
+@pytest.fixture(scope="module", params=sorted(MAKE_INPUTS))
+def region_run(request, tmp_path_factory) -> tuple[str, Path, dict]:
+    """Make the region's inputs in a fresh root and run every stage, as `make all` does."""
+    region = request.param
+    root = tmp_path_factory.mktemp(region)
+    (root / "data" / "regions").mkdir(parents=True)
+    shutil.copy(REPO / "data" / "regions" / f"{region}.yml", root / "data" / "regions")
+    committed = REPO / "data" / "raw" / region
+    if committed.is_dir():
+        for f in committed.iterdir():
+            if f.is_file() and not f.name.startswith("."):
+                (root / "data" / "raw" / region).mkdir(parents=True, exist_ok=True)
+                shutil.copy(f, root / "data" / "raw" / region)
+    subprocess.run(
+        [sys.executable, "-m", *MAKE_INPUTS[region]],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+    )
+    proc = run_cli("all", "--region", region, root=root)
+    assert proc.returncode == 0, proc.stderr
+    cfg = yaml.safe_load((root / "data" / "regions" / f"{region}.yml").read_text())
+    return region, root, cfg
+
+
+def _layer(root: Path, region: str, name: str) -> gpd.GeoDataFrame:
+    return gpd.read_file(root / "outputs" / region / "heat_links.gpkg", layer=name)
+
+
+def test_layers_fields_and_crs(region_run) -> None:
+    region, root, cfg = region_run
+    gpkg = root / "outputs" / region / "heat_links.gpkg"
+    listed = {name: geom for name, geom in pyogrio.list_layers(gpkg)}
+    assert set(listed) == set(LAYERS)
+    for name, (geom_type, fields) in LAYERS.items():
+        info = pyogrio.read_info(gpkg, layer=name)
+        assert list(info["fields"]) == fields, name
+        assert info["geometry_type"] == geom_type, name
+        assert pyogrio.read_info(gpkg, layer=name)["crs"] == f"EPSG:{cfg['region']['crs']}"
+
+
+def test_links_within_max_length_and_follow_roads(region_run) -> None:
+    region, root, cfg = region_run
+    links = _layer(root, region, "links")
+    assert len(links) > 0
+    max_len = cfg.get("routing", {}).get("max_link_length_m", 2000)
+    assert (links["route_length_m"] <= max_len + 1e-6).all()
+    # route_length_m is the geometry's length (spurs included) within 1 %
+    assert ((links.length - links["route_length_m"]).abs() <= 0.01 * links["route_length_m"]).all()
+    # without its spurs, every route lies within 1 m of a road line
+    roads = gpd.read_parquet(root / "data" / "interim" / region / "roads.parquet")
+    tree = shapely.STRtree(roads.geometry.to_numpy())
+    for link in links.itertuples():
+        on_road = substring(
+            link.geometry, link.site_spur_m, link.geometry.length - link.zone_spur_m
+        )
+        near = roads.geometry.to_numpy()[tree.query(on_road, predicate="dwithin", distance=1.0)]
+        assert shapely.union_all(near).buffer(1.0).covers(on_road), link.link_id
+
+
+def test_pairs_are_viable_or_rejected_never_both(region_run) -> None:
+    region, root, _ = region_run
+    links = _layer(root, region, "links")
+    rejected = _layer(root, region, "rejected_links")
+    pairs = set(zip(links["site_id"], links["zone_id"], strict=True))
+    bad = set(zip(rejected["site_id"], rejected["zone_id"], strict=True))
+    assert not pairs & bad
+    assert len(pairs) == len(links) and len(bad) == len(rejected)
+    assert rejected["reason"].notna().all()
+
+
+def test_energy_and_sizes_are_consistent(region_run) -> None:
+    region, root, _ = region_run
+    links = _layer(root, region, "links")
+    sources = _layer(root, region, "sources").set_index("site_id")
+    zones = _layer(root, region, "demand_zones").set_index("zone_id")
+    balance = links["heat_sent_mwh"] - links["delivered_heat_mwh"] - links["annual_heat_loss_mwh"]
+    assert balance.abs().max() < 1e-6
+    design = pd.concat(
+        [
+            sources.loc[links["site_id"], "heat_available_mw"].reset_index(drop=True),
+            zones.loc[links["zone_id"], "peak_demand_mw"].reset_index(drop=True),
+        ],
+        axis=1,
+    ).min(axis=1)
+    assert (links["design_heat_mw"] - design).abs().max() < 1e-9
+    assert links["dn"].notna().all() and (links["heat_loss_pct"] > 0).all()
+
+
+def test_synthetic_has_every_reason(region_run) -> None:
+    region, root, _ = region_run
+    if region != "synthetic":
+        pytest.skip("the synthetic region is the one built to show every outcome")
+    reasons = set(_layer(root, region, "rejected_links")["reason"])
+    assert {"beyond_max_length", "unreachable", "no_road_nearby"} <= reasons
