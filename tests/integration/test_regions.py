@@ -13,9 +13,9 @@ import pyogrio
 import pytest
 import shapely
 import yaml
+from conftest import REPO, run_cli
 from shapely.ops import substring
 
-from conftest import REPO, run_cli
 from pipeline.stages.export_geopackage import LAYERS
 
 pytestmark = pytest.mark.slow
