@@ -23,3 +23,9 @@ def region_polygon(region: RegionConfig, crs: CRS) -> Polygon:
     xmin, ymin, xmax, ymax = region.bbox
     poly = shapely.segmentize(box(xmin, ymin, xmax, ymax), max(xmax - xmin, ymax - ymin) / 50)
     return transform_geometry(poly, CRS.from_user_input(region.bbox_crs), crs)
+
+
+def crs_label(crs: CRS) -> str:
+    """A short name for logs: ``EPSG:27700``, else the CRS's own name."""
+    epsg = crs.to_epsg()
+    return f"EPSG:{epsg}" if epsg else crs.name

@@ -167,12 +167,13 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     )
     if len(viable):
         log.info(
-            "viable links: DN%d-DN%d, heat loss %.1f-%.1f %%, %.0f MWh/yr delivered in total",
+            "viable links: DN%d-DN%d, %.0f-%.0f m, heat loss %.1f-%.1f %% of the heat sent",
             viable["dn"].min(),
             viable["dn"].max(),
+            viable["route_length_m"].min(),
+            viable["route_length_m"].max(),
             viable["heat_loss_pct"].min(),
             viable["heat_loss_pct"].max(),
-            viable["delivered_heat_mwh"].sum(),
         )
     write_geoparquet(links, paths.assessed_links)
     log.info("wrote %s", paths.assessed_links)

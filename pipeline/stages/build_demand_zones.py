@@ -26,7 +26,6 @@ import numpy as np
 import rasterio
 import rasterio.features
 import shapely
-from pyproj import CRS
 from scipy import ndimage
 
 from pipeline.config import RegionFile, ZonesConfig
@@ -111,7 +110,9 @@ def build_demand_zones(energy: Grid, cfg: ZonesConfig) -> gpd.GeoDataFrame:
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
     """Read the reprojected heat demand, build the zones and write them."""
     with rasterio.open(paths.heat_demand) as ds:
-        grid = Grid(ds.read(1).astype("float64"), ds.transform, CRS(ds.crs.to_wkt()))
+        # the raster is in the region CRS by construction; take the CRS from config so
+        # that PROJ versions that describe it differently cannot split the two
+        grid = Grid(ds.read(1).astype("float64"), ds.transform, cfg.crs)
     zones = build_demand_zones(grid, cfg.zones)
     total = float(np.nansum(grid.data))
     in_zones = float(zones["annual_demand_mwh"].sum())

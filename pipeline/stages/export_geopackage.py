@@ -43,7 +43,7 @@ LAYERS: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "demand_zones": (
-        "Polygon",
+        "MultiPolygon",
         ["zone_id", "annual_demand_mwh", "peak_demand_mw", "area_ha", "n_cells", "snap_distance_m"],
     ),
     "links": (
@@ -120,7 +120,7 @@ def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
                 layer=name,
                 driver="GPKG",
                 geometry_type=LAYERS[name][0],
-                promote_to_multi=False,
+                promote_to_multi=LAYERS[name][0].startswith("Multi"),
                 dataset_options=None if tmp.exists() else {"VERSION": "1.2"},
             )
 

@@ -34,7 +34,7 @@ from shapely.geometry import Polygon
 from pipeline.config import HeatDemandConfig, RegionFile
 from pipeline.engineering.demand import cell_energy_mwh
 from pipeline.errors import InputError
-from pipeline.geo import region_polygon, transform_geometry
+from pipeline.geo import crs_label, region_polygon, transform_geometry
 from pipeline.io import atomic_path, require_file
 from pipeline.paths import RegionPaths
 
@@ -197,7 +197,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         "read %d x %d cells (%s, %s), %.0f MWh/yr in the window",
         *source.data.shape,
         hcfg.units,
-        source.crs.to_string(),
+        crs_label(source.crs),
         src_total,
     )
     out = reproject_heat_demand(
@@ -223,7 +223,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         "width": out.data.shape[1],
         "height": out.data.shape[0],
         "count": 1,
-        "crs": out.crs.to_wkt(),
+        "crs": f"EPSG:{out.crs.to_epsg()}" if out.crs.to_epsg() else out.crs.to_wkt(),
         "transform": out.transform,
         "compress": "deflate",
     }
