@@ -99,20 +99,26 @@ def configure(paths: RegionPaths, cfg: RegionFile, region_file: Path) -> None:
     """
     paths.config_slices.mkdir(parents=True, exist_ok=True)
     for section in {s for secs in CONFIG_SECTIONS.values() for s in secs}:
-        text = json.dumps(getattr(cfg, section).model_dump(mode="json"), indent=1, sort_keys=True)
+        value = getattr(cfg, section)
+        dumped = value.model_dump(mode="json") if value is not None else None
+        text = json.dumps(dumped, indent=1, sort_keys=True)
         target = paths.config_slices / f"{section}.json"
         if not target.is_file() or target.read_text() != text:
             with atomic_path(target) as tmp:
                 tmp.write_text(text)
 
-    def rel(p: Path) -> str:
-        return os.path.relpath(p, paths.root) if not p.is_absolute() else str(p)
+    def rel(ps: list[Path]) -> str:
+        return " ".join(
+            os.path.relpath(p, paths.root) if not p.is_absolute() else str(p) for p in ps
+        )
 
+    networks = [cfg.existing_networks.path] if cfg.existing_networks else []
     lines = [
         f"# written by `heatlink configure` from {region_file}; do not edit",
-        f"SOURCES_IN := {rel(cfg.sources.path)}",
-        f"ROADS_IN := {rel(cfg.roads.path)}",
-        f"HEAT_IN := {rel(cfg.heat_demand.path)}",
+        f"SOURCES_IN := {rel(cfg.sources.input_paths())}",
+        f"ROADS_IN := {rel([cfg.roads.path] if cfg.roads.path else [])}",
+        f"HEAT_IN := {rel(cfg.heat_demand.input_paths())}",
+        f"NETWORKS_IN := {rel(networks)}",
     ]
     with atomic_path(paths.interim / "inputs.mk") as tmp:
         tmp.write_text("\n".join(lines) + "\n")

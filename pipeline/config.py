@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -106,15 +106,52 @@ class RegionConfig(Section):
         return CRS.from_epsg(int(infos[0].code))
 
 
-class SourcesConfig(Section):
-    """The site file and how to read it."""
+class HotmapsIndustrialConfig(Section):
+    """Industrial excess-heat sites from the Hotmaps industrial database CSV."""
 
-    path: Path = Field(description="Site file: CSV, GeoJSON or GeoPackage.")
+    path: Path = Field(
+        description="The Hotmaps industrial database CSV: ';'-separated, location as "
+        "'SRID=4326;POINT(lon lat)', excess heat in GWh/a."
+    )
+    source_temp_c: float = Field(
+        default=100.0,
+        description="Temperature of the recovered heat (the database's lowest band is "
+        "100-200 C; assumption).",
+    )
+    min_excess_heat_gwh: NonNegative = Field(
+        default=0.0, description="Skip sites with less total excess heat a year."
+    )
+
+
+class OsmDataCentresConfig(Section):
+    """Data centres tagged in OpenStreetMap (telecom=data_center, building=data_center)."""
+
+    path: Path = Field(description="OSM file (.osm.pbf, .osm, .osm.bz2) to read them from.")
+    it_load_mw: Positive = Field(
+        default=5.0,
+        description="IT load given to OSM data centres, which carry none; flagged as "
+        "assumed in the output (assumption).",
+    )
+    cooling: Literal["air", "liquid"] = Field(
+        default="air", description="Cooling type assumed for OSM data centres."
+    )
+
+
+class SourcesConfig(Section):
+    """The heat sources: a site file, and optionally industrial and OSM sites."""
+
+    path: Path | None = Field(default=None, description="Site file: CSV, GeoJSON or GeoPackage.")
     layer: str | None = Field(default=None, description="Layer name in a multi-layer file.")
     crs: str | int | None = Field(
         default=None,
         description="CRS of x/y columns in a CSV. Not needed for lat/lon columns or for "
         "GeoJSON/GeoPackage, which carry their own CRS.",
+    )
+    hotmaps_industrial: HotmapsIndustrialConfig | None = Field(
+        default=None, description="Also read industrial sites (kind=industrial)."
+    )
+    osm_data_centres: OsmDataCentresConfig | None = Field(
+        default=None, description="Also read data centres tagged in OSM."
     )
     utilisation: Fraction = Field(
         default=0.7,
@@ -141,51 +178,216 @@ class SourcesConfig(Section):
             _parse_crs(v)
         return v
 
+    @model_validator(mode="after")
+    def _some_input(self) -> SourcesConfig:
+        if self.path is None and self.hotmaps_industrial is None and self.osm_data_centres is None:
+            raise ValueError(
+                "give at least one of sources.path, sources.hotmaps_industrial.path or "
+                "sources.osm_data_centres.path"
+            )
+        return self
 
-DEFAULT_EXCLUDED_CLASSES = (
+    def input_paths(self) -> list[Path]:
+        """Every file this section reads."""
+        extra = [c.path for c in (self.hotmaps_industrial, self.osm_data_centres) if c]
+        return ([self.path] if self.path else []) + extra
+
+
+ROAD_CLASSES = (
     "motorway",
-    "motorway_link",
-    "proposed",
-    "construction",
-    "abandoned",
-    "razed",
-    "platform",
-    "raceway",
-    "bus_guideway",
-    "elevator",
-    "escape",
+    "trunk",
+    "primary",
+    "secondary",
+    "tertiary",
+    "unclassified",
+    "residential",
+    "service",
+    "pedestrian",
+    "footway",
+    "track",
+    "other",
 )
 
 
-class RoadsConfig(Section):
-    """The road file and which road classes pipes may follow."""
+class RoadClassRule(Section):
+    """Whether pipes may follow a road class, and what digging along it costs."""
 
-    path: Path = Field(description="Road file: OSM .pbf, or any line layer GDAL reads.")
+    follow: bool = Field(description="Pipes may run along roads of this class.")
+    cost_factor: Positive = Field(
+        default=1.0,
+        description="Civils cost multiplier for a trench along this class (1 = a "
+        "residential street; assumption).",
+    )
+
+
+DEFAULT_ROAD_CLASS_RULES: dict[str, RoadClassRule] = {
+    name: RoadClassRule(follow=follow, cost_factor=factor)
+    for name, follow, factor in (
+        ("motorway", False, 2.0),
+        ("trunk", True, 1.6),
+        ("primary", True, 1.4),
+        ("secondary", True, 1.3),
+        ("tertiary", True, 1.2),
+        ("unclassified", True, 1.0),
+        ("residential", True, 1.0),
+        ("service", True, 0.9),
+        ("pedestrian", True, 1.1),
+        ("footway", True, 0.8),
+        ("track", True, 0.7),
+        ("other", False, 1.0),
+    )
+}
+
+
+class RoadsConfig(Section):
+    """Where the roads come from and which road classes pipes may follow.
+
+    Give exactly one of ``path`` (a file), ``overpass_place`` or ``overpass_polygon_wgs84``
+    (downloaded through osmnx and cached under ``data/raw/<region>/``).
+    """
+
+    path: Path | None = Field(
+        default=None,
+        description="Road file: OSM .osm.pbf/.osm/.osm.bz2, a Geofabrik .shp.zip, an OS "
+        "Open Roads GeoPackage, or any line layer GDAL reads.",
+    )
+    overpass_place: str | None = Field(
+        default=None, description="A place name to download roads for (osmnx geocoder)."
+    )
+    overpass_polygon_wgs84: list[tuple[float, float]] | None = Field(
+        default=None, description="A polygon [[lon, lat], ...] to download roads within."
+    )
+    layer: str | None = Field(
+        default=None,
+        description="Layer in a multi-layer file (found for OS Open Roads and Geofabrik).",
+    )
+    class_column: str | None = Field(
+        default=None,
+        description="Column holding the road class in a GDAL layer; found for OSM "
+        "(highway), Geofabrik (fclass) and OS Open Roads (road_function).",
+    )
+    class_map: dict[str, str] = Field(
+        default_factory=dict,
+        description="Extra or overriding mapping of source class values to the common "
+        "classes (" + ", ".join(ROAD_CLASSES) + ").",
+    )
+    classes: dict[str, RoadClassRule] = Field(
+        default_factory=dict,
+        description="Per common class: follow (bool) and cost_factor; merged over the "
+        "defaults, which do not follow motorways (they may still be crossed).",
+    )
+
+    @model_validator(mode="after")
+    def _one_source_and_known_classes(self) -> RoadsConfig:
+        given = [
+            k
+            for k in ("path", "overpass_place", "overpass_polygon_wgs84")
+            if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of roads.path, roads.overpass_place or "
+                f"roads.overpass_polygon_wgs84 (got {', '.join(given) or 'none'})"
+            )
+        unknown = sorted((set(self.classes) | set(self.class_map.values())) - set(ROAD_CLASSES))
+        if unknown:
+            raise ValueError(
+                f"unknown road class(es) {', '.join(unknown)}; the common classes are "
+                + ", ".join(ROAD_CLASSES)
+            )
+        return self
+
+    def rules(self) -> dict[str, RoadClassRule]:
+        """The class table: the defaults with this file's overrides."""
+        return {**DEFAULT_ROAD_CLASS_RULES, **self.classes}
+
+
+class BuildingDemandConfig(Section):
+    """Building-level heat demand: points or polygons carrying annual demand."""
+
+    path: Path = Field(description="GeoPackage/GeoJSON layer, or CSV with coordinates.")
     layer: str | None = Field(default=None, description="Layer in a multi-layer file.")
-    class_column: str = Field(
-        default="highway",
-        description="Column holding the road class in a GDAL layer (an OSM .pbf always "
-        "uses the highway tag).",
+    demand_column: str = Field(description="Column of annual heat demand per building.")
+    demand_units: Literal["kWh/yr", "MWh/yr"] = Field(
+        description="Units of demand_column; never guessed."
     )
-    classes: list[str] | None = Field(
-        default=None, description="Road classes pipes may follow; all when not set."
+    crs: str | int | None = Field(
+        default=None, description="CRS of x/y columns in a CSV (lat/lon needs none)."
     )
-    exclude_classes: list[str] = Field(
-        default=list(DEFAULT_EXCLUDED_CLASSES),
-        description="Road classes pipes never follow. Motorways may still be crossed by "
-        "the roads that bridge or tunnel them.",
-    )
+
+
+class OsmBuildingsConfig(Section):
+    """Heat demand estimated from OSM buildings: footprint x storeys x specific demand."""
+
+    path: Path = Field(description="OSM file (.osm.pbf, .osm, .osm.bz2) with buildings.")
 
 
 class HeatDemandConfig(Section):
-    """The heat-demand raster and its declared units."""
+    """The heat-demand map: a raster with declared units, building demand, or OSM buildings.
 
-    path: Path = Field(description="Heat-demand GeoTIFF in any CRS.")
-    units: Literal["MWh/ha/yr", "MWh/cell/yr", "kWh/m2/yr", "GJ/ha/yr"] = Field(
-        description="What one cell value means; never guessed."
+    Give exactly one of ``path`` (a GeoTIFF, with ``units``), ``buildings`` or
+    ``osm_buildings``.
+    """
+
+    path: Path | None = Field(default=None, description="Heat-demand GeoTIFF in any CRS.")
+    units: Literal["MWh/ha/yr", "MWh/cell/yr", "kWh/m2/yr", "GJ/ha/yr"] | None = Field(
+        default=None, description="What one raster cell value means; never guessed."
+    )
+    buildings: BuildingDemandConfig | None = Field(
+        default=None, description="Building-level demand, rasterised with the total kept."
+    )
+    osm_buildings: OsmBuildingsConfig | None = Field(
+        default=None, description="Estimate demand from OSM building footprints."
     )
     resolution_m: Positive = Field(
-        default=100.0, description="Cell size of the reprojected raster, in metres."
+        default=100.0, description="Cell size of the heat-demand grid, in metres."
+    )
+
+    @model_validator(mode="after")
+    def _one_input(self) -> HeatDemandConfig:
+        given = [k for k in ("path", "buildings", "osm_buildings") if getattr(self, k)]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of heat_demand.path (a raster, with heat_demand.units), "
+                f"heat_demand.buildings or heat_demand.osm_buildings (got "
+                f"{', '.join(given) or 'none'})"
+            )
+        if self.path is not None and self.units is None:
+            raise ValueError(
+                "heat_demand.units is required with a raster; one of "
+                + ", ".join(HEAT_DEMAND_UNITS)
+            )
+        return self
+
+    def input_paths(self) -> list[Path]:
+        """Every file this section reads."""
+        return [
+            p
+            for p in (self.path, *(c.path for c in (self.buildings, self.osm_buildings) if c))
+            if p
+        ]
+
+
+class ExistingNetworksConfig(Section):
+    """Existing heat networks: a second kind of sink, reached at their nearest point."""
+
+    path: Path = Field(
+        description="Lines or polygons of existing networks (any GDAL layer), or an OSM "
+        "file, from which man_made=pipeline + substance=heat/hot_water ways are read."
+    )
+    layer: str | None = Field(default=None, description="Layer in a multi-layer file.")
+    annual_demand_mwh: Positive | None = Field(
+        default=None,
+        description="Heat a network can take a year; unlimited when not set (assumption: "
+        "a large network absorbs all the source offers).",
+    )
+    supply_temp_c: Annotated[float, Field(gt=0, lt=150)] | None = Field(
+        default=None,
+        description="Supply temperature of the existing networks, if not "
+        "the region's network.supply_temp_c.",
+    )
+    return_temp_c: Annotated[float, Field(gt=0, lt=150)] | None = Field(
+        default=None, description="Return temperature of the existing networks."
     )
 
 
@@ -218,15 +420,38 @@ class RoutingConfig(Section):
     )
 
 
-class NetworkConfig(Section):
-    """Design temperatures of the heat network the links feed."""
+NETWORK_PRESETS: dict[str, tuple[float, float]] = {
+    # (supply, return) in C. Legacy networks run 70-90 C supply; modern low-temperature
+    # networks 50-70 C (engineering reference); design delta-T 30-40 K.
+    "legacy": (80.0, 45.0),
+    "low_temperature": (60.0, 30.0),
+}
 
+
+class NetworkConfig(Section):
+    """Design temperatures of the heat network the links feed.
+
+    Choose a ``preset`` (legacy 80/45 C, low_temperature 60/30 C) or give both
+    temperatures; temperatures given override the preset.
+    """
+
+    preset: Literal["legacy", "low_temperature"] | None = Field(
+        default=None, description="Temperature preset: legacy or low_temperature."
+    )
     supply_temp_c: Annotated[float, Field(gt=0, lt=150)] = Field(
         default=80.0, description="Design supply temperature."
     )
     return_temp_c: Annotated[float, Field(gt=0, lt=150)] = Field(
         default=50.0, description="Design return temperature."
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _apply_preset(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("preset") in NETWORK_PRESETS:
+            supply, ret = NETWORK_PRESETS[data["preset"]]
+            data = {"supply_temp_c": supply, "return_temp_c": ret, **data}
+        return data
 
     @model_validator(mode="after")
     def _supply_above_return(self) -> NetworkConfig:
@@ -236,8 +461,13 @@ class NetworkConfig(Section):
 
 
 class PipesConfig(Section):
-    """Pipe sizing and heat-loss parameters."""
+    """Pipe sizing, heat-loss and pumping parameters."""
 
+    kind: Literal["single", "twin"] = Field(
+        default="single",
+        description="A pair of single pipes, or twin pipes (both in one casing, DN20-200; "
+        "larger flows fall back to single pipes).",
+    )
     series: Literal[1, 2, 3] = Field(default=2, description="Insulation series (EN 253).")
     max_pressure_gradient_pa_per_m: Positive = Field(
         default=150.0,
@@ -260,6 +490,128 @@ class PipesConfig(Section):
     source_hours_h: Annotated[float, Field(gt=0, le=8784)] = Field(
         default=8760.0, description="Hours a year the source gives heat (data centres: all)."
     )
+    pump_efficiency: Fraction = Field(
+        default=0.7, description="Pump and motor efficiency (0.6-0.75)."
+    )
+
+
+class HeatPumpConfig(Section):
+    """The heat pump that lifts the source's heat to the network's supply temperature."""
+
+    model: Literal["lorenz", "carnot"] = Field(
+        default="lorenz",
+        description="COP model: Lorenz on log-mean temperatures (multistage machines) or "
+        "Carnot on outlet temperatures (conservative, single-stage).",
+    )
+    lorenz_efficiency: Fraction = Field(
+        default=0.5, description="Lorenz efficiency (DEA 10 MW excess-heat pump: about 0.50)."
+    )
+    carnot_efficiency: Fraction = Field(
+        default=0.5, description="Carnot efficiency on outlet temperatures (0.50-0.55)."
+    )
+    source_cooling_k: Positive = Field(
+        default=10.0,
+        description="How far the heat pump cools the source water (source in -> out), K.",
+    )
+    capex_eur_per_mw: Positive = Field(
+        default=860_000.0,
+        description="Capital cost per MW of heat output (DEA: 0.86 M EUR/MW at 3 MW, "
+        "0.67 at 10 MW; 2015 EUR).",
+    )
+    fixed_om_eur_per_mw_yr: NonNegative = Field(
+        default=2_000.0, description="Fixed operation and maintenance per MW a year (DEA)."
+    )
+    lifetime_years: Annotated[int, Field(gt=0, le=100)] = Field(
+        default=25, description="Heat-pump lifetime (DEA)."
+    )
+
+
+class CarbonConfig(Section):
+    """Carbon factors: displaced gas boilers against grid electricity."""
+
+    grid_factor_year: int = Field(
+        default=2025, description="Year of the grid electricity factor to use."
+    )
+    grid_factors_kg_per_kwh: dict[int, Positive] = Field(
+        default={2024: 0.20705, 2025: 0.17700},
+        description="Grid electricity factors by year, kg CO2e/kWh (DESNZ 2024, 2025).",
+    )
+    gas_factor_kg_per_kwh: Positive = Field(
+        default=0.1829, description="Natural gas, gross calorific value (DESNZ 2024)."
+    )
+    boiler_efficiency: Fraction = Field(
+        default=0.88, description="Seasonal efficiency of the displaced gas boilers (gross)."
+    )
+
+    @model_validator(mode="after")
+    def _year_known(self) -> CarbonConfig:
+        if self.grid_factor_year not in self.grid_factors_kg_per_kwh:
+            raise ValueError(
+                f"grid_factor_year {self.grid_factor_year} is not in grid_factors_kg_per_kwh "
+                f"({', '.join(map(str, sorted(self.grid_factors_kg_per_kwh)))})"
+            )
+        return self
+
+    @property
+    def grid_factor_kg_per_kwh(self) -> float:
+        return self.grid_factors_kg_per_kwh[self.grid_factor_year]
+
+
+class CostConfig(Section):
+    """Costs and the levelised cost of heat."""
+
+    currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = Field(
+        default="EUR", description="Currency of the outputs; field names carry it."
+    )
+    price_year: int = Field(default=2020, description="Price year of the outputs.")
+    currency_per_eur: Positive = Field(
+        default=1.0,
+        description="Output currency units per EUR of the cost sources, including any "
+        "inflation to price_year (assumption; e.g. 0.85 for GBP).",
+    )
+    pipe_cost_method: Literal["catalogue", "persson_werner"] = Field(
+        default="catalogue",
+        description="Pipe cost per trench metre: the catalogue's EUR/m by DN, or "
+        "Persson & Werner C1 + C2 * d_i by area type.",
+    )
+    area_type: Literal["inner_city", "outer_city", "park"] = Field(
+        default="outer_city", description="Area type for Persson & Werner costs."
+    )
+    discount_rate: Annotated[float, Field(ge=0, lt=1)] = Field(
+        default=0.04, description="Real discount rate (THERMOS 4 %, Hotmaps 3 %)."
+    )
+    pipe_lifetime_years: Annotated[int, Field(gt=0, le=100)] = Field(
+        default=30, description="Pipe lifetime for annualising its cost."
+    )
+    pipe_om_fraction_per_yr: Annotated[float, Field(ge=0, lt=1)] = Field(
+        default=0.01,
+        description="Pipe operation and maintenance a year as a share of its capex (assumption).",
+    )
+    electricity_price_per_mwh: NonNegative = Field(
+        default=150.0,
+        description="Electricity price for heat pumps and pumps, in the output currency "
+        "per MWh (assumption).",
+    )
+
+
+class ViabilityConfig(Section):
+    """The rules a routed link must pass to be viable; each failure adds a reason code."""
+
+    max_heat_loss_pct: Annotated[float, Field(gt=0, le=100)] = Field(
+        default=10.0, description="Largest heat loss, % of the heat sent (target < 10 %)."
+    )
+    min_linear_heat_density_mwh_per_m: NonNegative = Field(
+        default=0.5,
+        description="Smallest delivered heat per trench metre a year (below 0.5 is poor, "
+        "C.A.R.M.E.N.).",
+    )
+    max_spur_m: Positive | None = Field(
+        default=None,
+        description="Longest site or zone spur; routing.max_snap_distance_m when not set.",
+    )
+    min_delivered_heat_mwh: NonNegative = Field(
+        default=500.0, description="Smallest heat delivered a year (assumption)."
+    )
 
 
 class RegionFile(Section):
@@ -271,8 +623,13 @@ class RegionFile(Section):
     heat_demand: HeatDemandConfig
     zones: ZonesConfig = ZonesConfig()
     routing: RoutingConfig = RoutingConfig()
+    existing_networks: ExistingNetworksConfig | None = None
     network: NetworkConfig = NetworkConfig()
     pipes: PipesConfig = PipesConfig()
+    heat_pump: HeatPumpConfig = HeatPumpConfig()
+    carbon: CarbonConfig = CarbonConfig()
+    cost: CostConfig = CostConfig()
+    viability: ViabilityConfig = ViabilityConfig()
 
     @cached_property
     def crs(self) -> CRS:
@@ -342,30 +699,33 @@ def load_region_file(path: str | Path, *, root: str | Path = ".") -> RegionFile:
                 msg = err["msg"].removeprefix("Value error, ")
                 problems.append(f"'{key}': {msg} (got {err.get('input')!r})")
         raise ConfigError("; ".join(problems), where=path, fix="correct the region file") from None
-    return _resolve_paths(cfg, Path(root))
+    return _resolve_paths(cfg, Path(root))  # type: ignore[return-value]
 
 
 def _section_model(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
     model: type[BaseModel] = RegionFile
     for part in loc:
         field = model.model_fields.get(str(part))
-        if field is None or not isinstance(field.annotation, type):
+        if field is None:
             return None
-        if not issubclass(field.annotation, BaseModel):
+        inner = [
+            t
+            for t in (field.annotation, *get_args(field.annotation))
+            if isinstance(t, type) and issubclass(t, BaseModel)
+        ]
+        if not inner:
             return None
-        model = field.annotation
+        model = inner[0]
     return model
 
 
-def _resolve_paths(cfg: RegionFile, root: Path) -> RegionFile:
-    def fix(section: Section) -> Section:
-        p = section.path  # type: ignore[attr-defined]
-        return section.model_copy(update={"path": p if p.is_absolute() else root / p})
-
-    return cfg.model_copy(
-        update={
-            "sources": fix(cfg.sources),
-            "roads": fix(cfg.roads),
-            "heat_demand": fix(cfg.heat_demand),
-        }
-    )
+def _resolve_paths(model: BaseModel, root: Path) -> BaseModel:
+    """Resolve every relative Path field, in nested sections too, against ``root``."""
+    update: dict[str, object] = {}
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, Path) and not value.is_absolute():
+            update[name] = root / value
+        elif isinstance(value, BaseModel):
+            update[name] = _resolve_paths(value, root)
+    return model.model_copy(update=update)

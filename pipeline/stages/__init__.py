@@ -24,7 +24,7 @@ CONFIG_SECTIONS: dict[str, tuple[str, ...]] = {
     "ingest_heat_demand": ("region", "heat_demand"),
     "build_demand_zones": ("zones",),
     "build_road_graph": (),
-    "route_links": ("routing",),
-    "assess_links": ("network", "pipes"),
+    "route_links": ("routing", "existing_networks"),
+    "assess_links": ("network", "pipes", "heat_pump", "carbon", "cost", "viability"),
     "export_geopackage": ("region",),
 }
