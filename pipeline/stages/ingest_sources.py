@@ -5,6 +5,9 @@ Inputs
     ``sources.crs``), or a GeoJSON/GeoPackage point layer. Required columns ``site_id``,
     ``name``, ``it_load_mw``; optional ``heat_output_mw``, ``source_temp_c``,
     ``cooling`` (air|liquid), ``kind`` (data_centre|industrial|other).
+    ``sources.hotmaps_industrial.path``: the Hotmaps industrial database CSV (optional).
+    ``sources.osm_data_centres.path``: an OSM file whose ``telecom=data_center`` and
+    ``building=data_center`` features are read (optional).
 Outputs
     ``data/interim/<region>/sources.parquet``: one point per site inside the region, in
     the region CRS, with ``heat_available_mw`` and ``source_temp_c`` filled in.
@@ -15,6 +18,7 @@ Config keys
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -24,7 +28,12 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import Polygon
 
-from pipeline.config import RegionFile, SourcesConfig
+from pipeline.config import (
+    HotmapsIndustrialConfig,
+    OsmDataCentresConfig,
+    RegionFile,
+    SourcesConfig,
+)
 from pipeline.engineering.source import heat_available_mw
 from pipeline.errors import InputError
 from pipeline.geo import region_polygon
@@ -36,12 +45,15 @@ log = logging.getLogger("heatlink.ingest_sources")
 REQUIRED = ("site_id", "name", "it_load_mw")
 COOLING = ("air", "liquid")
 KINDS = ("data_centre", "industrial", "other")
+DATA_CENTRE_TAG_VALUES = ("data_center", "data_centre")
+HOURS_PER_YEAR = 8760.0
 OUTPUT_COLUMNS = [
     "site_id",
     "name",
     "kind",
     "cooling",
     "it_load_mw",
+    "it_load_assumed",
     "heat_output_mw",
     "heat_available_mw",
     "heat_assumed",
@@ -173,22 +185,163 @@ def validate_sites(sites: gpd.GeoDataFrame, *, file: Path) -> None:
         raise InputError("; ".join(problems), where=file, fix="correct those rows")
 
 
+@dataclass(frozen=True)
+class SiteInput:
+    """Sites read from one file, ready for :func:`ingest_sources`.
+
+    ``strict`` inputs (the user's own list) stop the run on swapped coordinates; others
+    (third-party databases) log and skip such rows.
+    """
+
+    sites: gpd.GeoDataFrame
+    file: Path
+    strict: bool = True
+
+
+def read_hotmaps_industrial(cfg: HotmapsIndustrialConfig) -> gpd.GeoDataFrame:
+    """Read the Hotmaps industrial database CSV as industrial sites.
+
+    Excess heat (GWh/a) becomes ``heat_output_mw`` as a year-round mean, GWh/a x 1000 /
+    8760 h. Rows without a location are skipped and counted; a location that is not
+    ``SRID=4326;POINT(lon lat)`` stops the run with its line number.
+    """
+    path = cfg.path
+    require_file(path, key="sources.hotmaps_industrial.path")
+    try:
+        df = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"not a readable ';'-separated CSV ({str(exc).splitlines()[0]})",
+            where=path,
+            fix="give the Hotmaps industrial database CSV as downloaded",
+        ) from None
+    needed = ["SiteID", "SiteName", "geom", "Excess_Heat_Total"]
+    missing = [c for c in needed if c not in df.columns]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)}; is this the Hotmaps industrial database?",
+            where=path,
+            fix="give the CSV with SiteID, SiteName, geom and Excess_Heat_Total columns",
+        )
+    labels = np.array([f"line {i + 2}" for i in range(len(df))])
+    geom = df["geom"].str.strip()
+    located = geom != ""
+    n_unlocated = int((~located).sum())
+    parsed = geom.str.extract(
+        r"^(?:SRID=(\d+);)?\s*POINT\s*\(\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\)$"
+    )
+    bad = located & (parsed[1].isna() | ~parsed[0].fillna("4326").eq("4326"))
+    if bad.any():
+        raise InputError(
+            f"location is not 'SRID=4326;POINT(lon lat)' at {_listing(list(labels[bad]))} "
+            f"(got {geom[bad].iloc[0]!r})",
+            where=path,
+            fix="correct the geom value, or leave it empty to skip the row",
+        )
+    heat = pd.to_numeric(df["Excess_Heat_Total"].replace("", "0"), errors="coerce")
+    if heat.isna().any():
+        raise InputError(
+            f"Excess_Heat_Total is not a number at {_listing(list(labels[heat.isna()]))}",
+            where=path,
+            fix="correct those rows",
+        )
+    keep = located & (heat > 0) & (heat >= cfg.min_excess_heat_gwh)
+    if n_unlocated:
+        log.info("%s: skipped %d rows without a location", path.name, n_unlocated)
+    df, parsed, heat, labels = df[keep], parsed[keep], heat[keep], labels[keep.to_numpy()]
+    bands = {
+        "Excess_Heat_100-200C": 150.0,
+        "Excess_Heat_200-500C": 350.0,
+        "Excess_Heat_500C": 500.0,
+    }
+    present = [c for c in bands if c in df.columns]
+    if cfg.source_temp_c is not None or not present:
+        temp = np.full(len(df), cfg.source_temp_c if cfg.source_temp_c is not None else 150.0)
+    else:
+        band_heat = df[present].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy()
+        temp = np.array([bands[c] for c in present])[band_heat.argmax(axis=1)]
+    company = df.get("CompanyName", pd.Series("", index=df.index))
+    name = df["SiteName"].where(df["SiteName"] != "", company)
+    out = gpd.GeoDataFrame(
+        {
+            "site_id": "HM" + df["SiteID"].str.strip(),
+            "name": name,
+            "kind": "industrial",
+            "it_load_mw": np.nan,
+            "heat_output_mw": heat.to_numpy() * 1000.0 / HOURS_PER_YEAR,
+            "source_temp_c": temp,
+            "row_label": labels,
+        },
+        geometry=gpd.points_from_xy(parsed[1].astype(float), parsed[2].astype(float)),
+        crs=4326,
+    )
+    log.info("%s: %d located industrial sites with excess heat", path.name, len(out))
+    return out
+
+
+def read_osm_data_centres(cfg: OsmDataCentresConfig) -> gpd.GeoDataFrame:
+    """Read data centres tagged in OSM (``telecom=data_center``, ``building=data_center``).
+
+    Nodes give their point; ways and multipolygons a point on their surface. They carry
+    no IT load, so ``it_load_mw`` is the config value and ``it_load_assumed`` is true.
+    """
+    import osmium
+
+    require_file(cfg.path, key="sources.osm_data_centres.path")
+    tags = [("telecom", v) for v in DATA_CENTRE_TAG_VALUES]
+    tags += [("building", v) for v in DATA_CENTRE_TAG_VALUES]
+    wkb = osmium.geom.WKBFactory()
+    rows: list[dict] = []
+    try:
+        proc = (
+            osmium.FileProcessor(str(cfg.path))
+            .with_areas(osmium.filter.TagFilter(*tags))
+            .with_filter(osmium.filter.TagFilter(*tags))
+        )
+        for obj in proc:
+            if obj.is_node():
+                geom = shapely.Point(obj.location.lon, obj.location.lat)
+                oid = f"n{obj.id}"
+            elif obj.is_area():
+                try:
+                    geom = shapely.from_wkb(wkb.create_multipolygon(obj)).representative_point()
+                except RuntimeError:  # broken or clipped outline
+                    continue
+                oid = f"{'w' if obj.from_way() else 'r'}{obj.orig_id()}"
+            else:
+                continue
+            rows.append(
+                {
+                    "site_id": f"OSM{oid}",
+                    "name": obj.tags.get("name") or obj.tags.get("operator") or "",
+                    "geometry": geom,
+                }
+            )
+    except RuntimeError as exc:
+        raise InputError(
+            f"pyosmium cannot read this OSM file ({exc})",
+            where=cfg.path,
+            fix="check it is a complete .osm.pbf or .osm download",
+        ) from None
+    out = gpd.GeoDataFrame(rows, columns=["site_id", "name", "geometry"], crs=4326)
+    out["it_load_mw"] = cfg.it_load_mw
+    out["it_load_assumed"] = True
+    out["cooling"] = cfg.cooling
+    out["kind"] = "data_centre"
+    out["row_label"] = out["site_id"]
+    log.info("%s: %d data centres tagged in OSM", cfg.path.name, len(out))
+    return out
+
+
 def ingest_sources(
-    sites: gpd.GeoDataFrame,
-    *,
-    file: Path,
-    cfg: SourcesConfig,
-    region: Polygon,
-    crs: CRS,
+    inputs: list[SiteInput], *, cfg: SourcesConfig, region: Polygon, crs: CRS
 ) -> tuple[gpd.GeoDataFrame, list[str]]:
     """Validate sites, keep those inside the region and fill in their heat.
 
     Parameters
     ----------
-    sites
-        Points as read by :func:`read_sites`, in any CRS.
-    file
-        The site file, for messages.
+    inputs
+        Sites read from each file, in any CRS.
     cfg
         The ``sources`` section.
     region
@@ -205,79 +358,125 @@ def ingest_sources(
     ------
     InputError
         On bad columns or values, when every site is outside the region, or when sites
-        fall inside only with their two coordinates swapped.
+        of a strict input fall inside only with their two coordinates swapped.
     """
-    validate_sites(sites, file=file)
-    pts = sites.to_crs(crs)
-    inside = pts.geometry.within(region).to_numpy()
-    if not inside.all():
-        swapped = sites.geometry.map(
-            lambda p: shapely.Point(p.y, p.x) if p is not None and not p.is_empty else p
-        )
-        swapped_in = (
-            gpd.GeoSeries(swapped, crs=sites.crs).to_crs(crs).within(region).to_numpy() & ~inside
-        )
-        if swapped_in.any():
-            labels = sites.loc[swapped_in, "row_label"].tolist()
-            raise InputError(
+    kept: list[gpd.GeoDataFrame] = []
+    skipped: list[str] = []
+    for item in inputs:
+        if item.strict:
+            validate_sites(item.sites, file=item.file)
+        inside, swapped = _inside_region(item.sites, region, crs)
+        if swapped.any():
+            labels = item.sites.loc[swapped, "row_label"].tolist()
+            what = (
                 f"site(s) at {_listing(labels)} fall inside the region only with their "
-                "coordinates swapped",
-                where=file,
-                fix="swap the two coordinate values (lat is north-south, lon east-west)",
+                "coordinates swapped"
             )
-        if not inside.any():
-            raise InputError(
-                f"all {len(sites)} sites are outside the region bbox {cfg_bbox_hint(region)}",
-                where=file,
-                fix="check the coordinates and their CRS, or widen 'region.bbox'",
-            )
-    skipped = sites.loc[~inside, "site_id"].astype(str).tolist()
-    out = pts.loc[inside].copy()
+            if item.strict:
+                raise InputError(
+                    what,
+                    where=item.file,
+                    fix="swap the two coordinate values (lat is north-south, lon east-west)",
+                )
+            log.warning("%s: %s; skipped", item.file, what)
+        skipped += item.sites.loc[~inside, "site_id"].astype(str).tolist()
+        kept.append(item.sites.loc[inside].to_crs(crs))
+    if not any(len(k) for k in kept):
+        n = sum(len(i.sites) for i in inputs)
+        raise InputError(
+            f"all {n} sites are outside the region bbox {_bbox_hint(region)}",
+            where=", ".join(str(i.file) for i in inputs),
+            fix="check the coordinates and their CRS, or widen 'region.bbox'",
+        )
+    out = pd.concat([k for k in kept if len(k)], ignore_index=True)
     out["site_id"] = out["site_id"].astype(str).str.strip()
+    dup = out["site_id"].duplicated(keep=False)
+    if dup.any():
+        raise InputError(
+            f"site_id {sorted(set(out.loc[dup, 'site_id']))[:5]} occurs in more than one input",
+            where=", ".join(str(i.file) for i in inputs),
+            fix="make the ids unique across the site files",
+        )
     out["name"] = out["name"].astype("string").fillna("")
     for col, default in (("kind", "data_centre"), ("cooling", "air")):
         vals = out[col] if col in out.columns else pd.Series(pd.NA, index=out.index)
         out[col] = vals.astype("string").str.strip().str.lower().replace("", pd.NA)
         out[col] = out[col].fillna(default)
+    out.loc[out["kind"] == "industrial", "cooling"] = pd.NA
     for col in ("it_load_mw", "heat_output_mw", "source_temp_c"):
         vals = out[col] if col in out.columns else pd.Series(np.nan, index=out.index)
         out[col] = pd.to_numeric(vals, errors="coerce").astype("float64")
-    liquid = (out["cooling"] == "liquid").to_numpy()
+    assumed = out["it_load_assumed"] if "it_load_assumed" in out.columns else False
+    out["it_load_assumed"] = pd.Series(assumed, index=out.index).fillna(False).astype(bool)
+    liquid = (out["cooling"] == "liquid").fillna(False).to_numpy()
     capture = np.where(liquid, cfg.capture_fraction_liquid, cfg.capture_fraction_air)
     estimated = heat_available_mw(
-        out["it_load_mw"].to_numpy(), utilisation=cfg.utilisation, capture_fraction=capture
+        out["it_load_mw"].fillna(0).to_numpy(),
+        utilisation=cfg.utilisation,
+        capture_fraction=capture,
     )
     out["heat_assumed"] = out["heat_output_mw"].isna()
     out["heat_available_mw"] = out["heat_output_mw"].fillna(pd.Series(estimated, index=out.index))
     default_temp = np.where(liquid, cfg.source_temp_liquid_c, cfg.source_temp_air_c)
     out["source_temp_c"] = out["source_temp_c"].fillna(pd.Series(default_temp, index=out.index))
-    return gpd.GeoDataFrame(out[OUTPUT_COLUMNS].reset_index(drop=True), crs=crs), skipped
+    return gpd.GeoDataFrame(out[OUTPUT_COLUMNS], geometry="geometry", crs=crs), skipped
 
 
-def cfg_bbox_hint(region: Polygon) -> str:
+def _inside_region(
+    sites: gpd.GeoDataFrame, region: Polygon, crs: CRS
+) -> tuple[np.ndarray, np.ndarray]:
+    """Which sites are inside the region, and which are inside only when swapped."""
+    inside = sites.to_crs(crs).geometry.within(region).to_numpy()
+    xy = shapely.get_coordinates(sites.geometry.to_numpy())
+    if inside.all() or len(xy) != len(sites):
+        return inside, np.zeros(len(sites), dtype=bool)
+    swapped = gpd.GeoSeries(gpd.points_from_xy(xy[:, 1], xy[:, 0]), crs=sites.crs)
+    return inside, swapped.to_crs(crs).within(region).to_numpy() & ~inside
+
+
+def _bbox_hint(region: Polygon) -> str:
     xmin, ymin, xmax, ymax = region.bounds
     return f"({xmin:.0f}, {ymin:.0f}, {xmax:.0f}, {ymax:.0f} in the region CRS)"
 
 
+def read_inputs(cfg: SourcesConfig) -> list[SiteInput]:
+    """Read every site input the ``sources`` section names."""
+    inputs = []
+    if cfg.path is not None:
+        inputs.append(SiteInput(read_sites(cfg), cfg.path))
+    if cfg.hotmaps_industrial is not None:
+        inputs.append(
+            SiteInput(
+                read_hotmaps_industrial(cfg.hotmaps_industrial),
+                cfg.hotmaps_industrial.path,
+                strict=False,
+            )
+        )
+    if cfg.osm_data_centres is not None:
+        inputs.append(
+            SiteInput(read_osm_data_centres(cfg.osm_data_centres), cfg.osm_data_centres.path)
+        )
+    return inputs
+
+
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
-    """Read the site file, ingest it and write sources.parquet."""
-    raw = read_sites(cfg.sources)
-    log.info("read %d sites from %s", len(raw), cfg.sources.path)
+    """Read the site inputs, ingest them and write sources.parquet."""
+    inputs = read_inputs(cfg.sources)
+    for item in inputs:
+        log.info("read %d sites from %s", len(item.sites), item.file)
     sites, skipped = ingest_sources(
-        raw,
-        file=cfg.sources.path,
-        cfg=cfg.sources,
-        region=region_polygon(cfg.region, cfg.crs),
-        crs=cfg.crs,
+        inputs, cfg=cfg.sources, region=region_polygon(cfg.region, cfg.crs), crs=cfg.crs
     )
     if skipped:
         log.info("skipped %d sites outside the region: %s", len(skipped), _listing(skipped, 20))
-    n_assumed = int(sites["heat_assumed"].sum())
     log.info(
-        "%d sites inside the region, %.1f MW heat available (%d estimated from IT load)",
+        "%d sites inside the region (%s), %.1f MW heat available (%d estimated from IT "
+        "load, %d with an assumed IT load)",
         len(sites),
+        ", ".join(f"{k} {v}" for k, v in sites["kind"].value_counts().items()),
         sites["heat_available_mw"].sum(),
-        n_assumed,
+        int(sites["heat_assumed"].sum()),
+        int(sites["it_load_assumed"].sum()),
     )
     write_geoparquet(sites, paths.sources)
     log.info("wrote %s", paths.sources)

@@ -11,10 +11,10 @@ import pandas as pd
 import pytest
 import rasterio
 from affine import Affine
-from conftest import X0, Y0, to_lonlat, write_raster
 from pyproj import CRS, Transformer
 from shapely.geometry import box
 
+from conftest import X0, Y0, to_lonlat, write_raster
 from pipeline.config import HeatDemandConfig, RoadsConfig, SourcesConfig
 from pipeline.errors import InputError
 from pipeline.stages.ingest_heat_demand import (
@@ -24,7 +24,7 @@ from pipeline.stages.ingest_heat_demand import (
     reproject_heat_demand,
 )
 from pipeline.stages.ingest_roads import read_osm_roads, select_roads
-from pipeline.stages.ingest_sources import ingest_sources, read_sites
+from pipeline.stages.ingest_sources import SiteInput, ingest_sources, read_sites
 
 REGION = box(X0 - 100, Y0 - 100, X0 + 500, Y0 + 500)
 BNG = CRS.from_epsg(27700)
@@ -49,7 +49,7 @@ def _site(site_id: str, x: float, y: float, **extra: object) -> dict:
 
 
 def _ingest(cfg: SourcesConfig) -> tuple[gpd.GeoDataFrame, list[str]]:
-    return ingest_sources(read_sites(cfg), file=cfg.path, cfg=cfg, region=REGION, crs=BNG)
+    return ingest_sources([SiteInput(read_sites(cfg), cfg.path)], cfg=cfg, region=REGION, crs=BNG)
 
 
 class TestSources:
