@@ -85,9 +85,11 @@ $(I)/heat_demand_mwh_per_cell.tif: $(HEAT_IN) $(C)/region.json $(C)/heat_demand.
 	$(HEATLINK) ingest_heat_demand --region $(REGION)
 $(I)/demand_zones.parquet: $(I)/heat_demand_mwh_per_cell.tif $(C)/zones.json $(S)/build_demand_zones.py
 	$(HEATLINK) build_demand_zones --region $(REGION)
+$(I)/heat_networks.parquet: $(NETWORKS_IN) $(C)/region.json $(C)/existing_networks.json $(S)/ingest_heat_networks.py
+	$(HEATLINK) ingest_heat_networks --region $(REGION)
 $(I)/graph_nodes.parquet $(I)/graph_edges.parquet &: $(I)/roads.parquet $(S)/build_road_graph.py
 	$(HEATLINK) build_road_graph --region $(REGION)
-$(I)/routes.parquet $(I)/attachments.parquet &: $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/graph_nodes.parquet $(I)/graph_edges.parquet $(C)/routing.json $(C)/existing_networks.json $(NETWORKS_IN) $(S)/route_links.py
+$(I)/routes.parquet $(I)/attachments.parquet &: $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/graph_nodes.parquet $(I)/graph_edges.parquet $(I)/heat_networks.parquet $(C)/routing.json $(S)/route_links.py
 	$(HEATLINK) route_links --region $(REGION)
 $(I)/assessed_links.parquet: $(I)/routes.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(C)/network.json $(C)/pipes.json $(C)/heat_pump.json $(C)/carbon.json $(C)/cost.json $(C)/viability.json $(S)/assess_links.py $(wildcard pipeline/engineering/*.py) pipeline/data/pipe_catalogue.csv
 	$(HEATLINK) assess_links --region $(REGION)

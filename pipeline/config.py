@@ -376,6 +376,15 @@ class ExistingNetworksConfig(Section):
         "file, from which man_made=pipeline + substance=heat/hot_water ways are read."
     )
     layer: str | None = Field(default=None, description="Layer in a multi-layer file.")
+    where: str | None = Field(
+        default=None,
+        description="OGR SQL filter for a GDAL layer, e.g. \"kind = 'heat'\" to leave out "
+        "district-cooling pipes.",
+    )
+    join_within_m: NonNegative = Field(
+        default=50.0,
+        description="Pipes closer than this belong to one network (one sink).",
+    )
     annual_demand_mwh: Positive | None = Field(
         default=None,
         description="Heat a network can take a year; unlimited when not set (assumption: "

@@ -65,6 +65,7 @@ def read_vector(
     layer: str | None = None,
     columns: list[str] | None = None,
     bbox: tuple[float, float, float, float] | None = None,
+    where: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read a GDAL vector layer with pyogrio, turning GDAL failures into InputError.
 
@@ -80,6 +81,8 @@ def read_vector(
         Columns to read; all when None.
     bbox
         Only features intersecting this box, in the layer's CRS.
+    where
+        An OGR SQL condition on the layer's columns.
     """
     require_file(path, key=key)
     try:

@@ -54,6 +54,10 @@ class RegionPaths:
         return self.interim / "demand_zones.parquet"
 
     @property
+    def heat_networks(self) -> Path:
+        return self.interim / "heat_networks.parquet"
+
+    @property
     def graph_nodes(self) -> Path:
         return self.interim / "graph_nodes.parquet"
 

@@ -12,6 +12,7 @@ STAGES: tuple[str, ...] = (
     "ingest_roads",
     "ingest_heat_demand",
     "build_demand_zones",
+    "ingest_heat_networks",
     "build_road_graph",
     "route_links",
     "assess_links",
@@ -23,8 +24,9 @@ CONFIG_SECTIONS: dict[str, tuple[str, ...]] = {
     "ingest_roads": ("region", "roads"),
     "ingest_heat_demand": ("region", "heat_demand"),
     "build_demand_zones": ("zones",),
+    "ingest_heat_networks": ("region", "existing_networks"),
     "build_road_graph": (),
-    "route_links": ("routing", "existing_networks"),
+    "route_links": ("routing",),
     "assess_links": ("network", "pipes", "heat_pump", "carbon", "cost", "viability"),
     "export_geopackage": ("region",),
 }

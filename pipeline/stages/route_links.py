@@ -1,25 +1,28 @@
-"""Route candidate pipes along the roads from each source to each demand zone in reach.
+"""Route candidate pipes along the roads from each source to each sink in reach.
 
 Inputs
-    ``sources.parquet``, ``demand_zones.parquet``, ``graph_nodes.parquet`` and
-    ``graph_edges.parquet`` in ``data/interim/<region>/``.
+    ``sources.parquet``, ``demand_zones.parquet``, ``heat_networks.parquet``,
+    ``graph_nodes.parquet`` and ``graph_edges.parquet`` in ``data/interim/<region>/``.
 Outputs
-    ``data/interim/<region>/routes.parquet``: one row per candidate site-zone pair (a
-    pair whose straight-line distance is within ``routing.max_link_length_m``), with the
-    route geometry where one was found and a ``reason`` code where the pair failed
+    ``data/interim/<region>/routes.parquet``: one row per candidate pair of a site and a
+    sink (a demand zone or an existing network) whose straight-line distance is within
+    ``routing.max_link_length_m``, with the route geometry where one was found, its
+    length-weighted civils ``civils_factor``, and a ``reason`` code where the pair failed
     (``no_road_nearby``, ``unreachable``, ``beyond_max_length``);
-    ``data/interim/<region>/attachments.parquet``: where each site and zone joins the
+    ``data/interim/<region>/attachments.parquet``: where each site and sink joins the
     road graph and the length of its spur.
 Config keys
     ``routing.max_link_length_m``, ``routing.max_snap_distance_m``.
 
 Method
-    Each site and zone joins the graph at the closest point on the nearest road; that
+    Each site and sink joins the graph at the closest point on the nearest road; that
     edge is split there (a new node), and the straight spur to it counts in the route
     length. A spur longer than ``max_snap_distance_m`` is a rejection. One Dijkstra per
     site, bounded by the maximum link length less the site's spur, finds every reachable
-    node at once; a link ends at the zone's first node by network distance: a graph node
-    inside the zone, or the zone's own attachment node plus its spur.
+    node at once. A link to a zone ends at the zone's first node by network distance (a
+    node inside it, or its attachment node plus spur); a link to an existing network ends
+    at its nearest point: the node within ``max_snap_distance_m`` of the network that
+    minimises road distance plus the straight spur to the network.
 """
 
 from __future__ import annotations
@@ -51,6 +54,8 @@ SPLIT_TOLERANCE_M = 0.01
 ROUTE_COLUMNS = [
     "link_id",
     "site_id",
+    "sink_id",
+    "sink_kind",
     "zone_id",
     "reason",
     "route_length_m",
@@ -59,6 +64,7 @@ ROUTE_COLUMNS = [
     "zone_spur_m",
     "straight_distance_m",
     "detour_ratio",
+    "civils_factor",
     "geometry",
 ]
 
@@ -137,20 +143,20 @@ def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
 
 
 def attach(
-    G: nx.Graph, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, max_snap_distance_m: float
+    G: nx.Graph, sites: gpd.GeoDataFrame, sinks: gpd.GeoDataFrame, max_snap_distance_m: float
 ) -> tuple[list[Attachment], list[Attachment]]:
-    """Join sites and zones to the closest point of the nearest road, splitting edges.
+    """Join sites and sinks to the closest point of the nearest road, splitting edges.
 
-    A zone joins where the nearest road comes closest to it (spur 0 when a road touches
-    it). Roads are also split where they cross a zone's boundary, so that a route
-    entering a zone has a node at the point where it enters.
+    A sink (zone polygon or network line) joins where the nearest road comes closest to
+    it (spur 0 when a road touches it). Roads are also split where they cross a zone's
+    boundary or a network's line, so a route reaching a sink has a node where it does.
     """
     edge_list = list(G.edges(data="geometry"))
     geoms = np.array([g for _, _, g in edge_list], dtype=object)
     tree = shapely.STRtree(geoms)
     requests: dict[tuple[int, int], list[float]] = defaultdict(list)
     pending: list[list[tuple | None]] = []
-    for layer, kind in ((sites, "site"), (zones, "zone")):
+    for layer, kind in ((sites, "site"), (sinks, "sink")):
         items: list[tuple | None] = [None] * len(layer)
         shapes = layer.geometry.to_numpy()
         if len(shapes) and len(geoms):
@@ -161,17 +167,27 @@ def attach(
                 if items[i] is not None:  # equidistant roads: keep the first
                     continue
                 u, v, g = edge_list[e]
-                near = shapely.shortest_line(g, shapes[i]) if kind == "zone" else shapes[i]
+                near = shapely.shortest_line(g, shapes[i]) if kind == "sink" else shapes[i]
                 pos = float(g.project(shapely.Point(near.coords[0])))
                 requests[(u, v)].append(pos)
                 items[i] = (u, v, pos, float(d))
         pending.append(items)
-    if len(zones) and len(geoms):
-        boundaries = zones.geometry.boundary.to_numpy()
-        for z, e in zip(*tree.query(boundaries, predicate="intersects"), strict=True):
+    if len(sinks) and len(geoms):
+        shapes = sinks.geometry.to_numpy()
+        edges_of = np.where(shapely.get_dimensions(shapes) == 2, shapely.boundary(shapes), shapes)
+        for z, e in zip(*tree.query(edges_of, predicate="intersects"), strict=True):
             u, v, g = edge_list[e]
-            crossing = shapely.get_coordinates(g.intersection(boundaries[z]))
+            crossing = shapely.get_coordinates(g.intersection(edges_of[z]))
             requests[(u, v)].extend(shapely.line_locate_point(g, shapely.points(crossing)))
+        # roads near an existing network get a node beside each of its vertices, so a
+        # link can end at the network's nearest point, not only at one attachment
+        is_net = (sinks["sink_kind"] == "network").to_numpy()
+        vertices = shapely.points(shapely.get_coordinates(shapes[is_net]))
+        if len(vertices):
+            near, hit = tree.query_nearest(vertices, max_distance=max_snap_distance_m)
+            for p, e in zip(vertices[near], hit, strict=True):
+                u, v, g = edge_list[e]
+                requests[(u, v)].append(float(g.project(p)))
     nodes = split_edges(G, requests)
 
     def resolve(item: tuple | None) -> Attachment:
@@ -184,15 +200,50 @@ def attach(
     return [resolve(i) for i in pending[0]], [resolve(i) for i in pending[1]]
 
 
-def _path_geometry(G: nx.Graph, path: list[int]) -> np.ndarray:
+def _sink_targets(
+    G: nx.Graph, sinks: gpd.GeoDataFrame, sink_att: list[Attachment], reach_m: float
+) -> list[dict[int, float]]:
+    """For each sink, the graph nodes a link may end at and the spur from each.
+
+    A zone's targets are the nodes inside or on it (spur 0); a network's are the nodes
+    within ``reach_m`` of it, with the straight spur to its nearest point. Each sink's
+    attachment node is a target too, with its spur.
+    """
+    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
+    points = shapely.points([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in node_ids])
+    targets: list[dict[int, float]] = [{} for _ in range(len(sinks))]
+    shapes = sinks.geometry.to_numpy()
+    is_zone = (sinks["sink_kind"] == "zone").to_numpy()
+    if len(node_ids) and len(sinks):
+        tree = shapely.STRtree(points)
+        zi, ni = tree.query(shapes[is_zone], predicate="intersects")
+        zone_rows = np.flatnonzero(is_zone)
+        for z, n in zip(zone_rows[zi], ni, strict=True):
+            targets[z][int(node_ids[n])] = 0.0
+        net_rows = np.flatnonzero(~is_zone)
+        k, ni = tree.query(shapes[~is_zone], predicate="dwithin", distance=reach_m)
+        spurs = shapely.distance(shapes[net_rows[k]], points[ni])
+        for z, n, d in zip(net_rows[k], ni, spurs, strict=True):
+            targets[z][int(node_ids[n])] = float(d)
+    for z, att in enumerate(sink_att):
+        if att.node is not None:
+            targets[z][att.node] = min(targets[z].get(att.node, np.inf), att.spur_m)
+    return targets
+
+
+def _path_geometry(G: nx.Graph, path: list[int]) -> tuple[np.ndarray, float]:
+    """Coordinates of a node path along its edges, and the sum of length x cost factor."""
     parts = [np.array([[G.nodes[path[0]]["x"], G.nodes[path[0]]["y"]]])]
+    weighted = 0.0
     for a, b in zip(path[:-1], path[1:], strict=True):
-        geom = G.edges[a, b]["geometry"]
+        data = G.edges[a, b]
+        geom = data["geometry"]
+        weighted += data["length_m"] * data.get("cost_factor", 1.0)
         xy = shapely.get_coordinates(geom)
         if _start_node(G, a, b, geom) != a:
             xy = xy[::-1]
         parts.append(xy[1:])
-    return np.concatenate(parts)
+    return np.concatenate(parts), weighted
 
 
 def _walk_back(pred: dict[int, list[int]], target: int) -> list[int]:
@@ -202,10 +253,39 @@ def _walk_back(pred: dict[int, list[int]], target: int) -> list[int]:
     return path[::-1]
 
 
+def sinks_table(zones: gpd.GeoDataFrame, networks: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
+    """Demand zones and existing networks as one table of sinks.
+
+    Columns ``sink_id`` (the zone or network id), ``sink_kind`` (``zone`` or ``network``)
+    and the geometry.
+    """
+    parts = [
+        gpd.GeoDataFrame(
+            {"sink_id": zones["zone_id"].astype(str).to_numpy(), "sink_kind": "zone"},
+            geometry=zones.geometry.to_numpy(),
+            crs=zones.crs,
+        )
+    ]
+    if networks is not None and len(networks):
+        parts.append(
+            gpd.GeoDataFrame(
+                {"sink_id": networks["network_id"].astype(str).to_numpy(), "sink_kind": "network"},
+                geometry=networks.geometry.to_numpy(),
+                crs=networks.crs,
+            )
+        )
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=zones.crs)
+
+
 def route_links(
-    G: nx.Graph, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame, cfg: RoutingConfig
+    G: nx.Graph,
+    sites: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    cfg: RoutingConfig,
+    *,
+    networks: gpd.GeoDataFrame | None = None,
 ) -> RoutingResult:
-    """Route every candidate site-zone pair along the roads.
+    """Route every candidate pair of a site and a sink (zone or network) along the roads.
 
     Parameters
     ----------
@@ -217,11 +297,14 @@ def route_links(
         Zone polygons with ``zone_id``, in the graph's CRS.
     cfg
         The ``routing`` section.
+    networks
+        Existing heat networks with ``network_id`` (lines or polygons), if any.
 
     Returns
     -------
     Candidate routes (columns ``ROUTE_COLUMNS``; ``reason`` is null for routes within
-    the maximum length) and the attachment of each site and zone.
+    the maximum length; ``zone_id`` is empty for links to networks) and the attachment of
+    each site and sink.
 
     Examples
     --------
@@ -242,27 +325,16 @@ def route_links(
     [['S1', 'Z1', 960.0, 950.0]]
     """
     G = G.copy()
-    site_att, zone_att = attach(G, sites, zones, cfg.max_snap_distance_m)
-    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
-    node_xy = np.array([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in node_ids])
-    zone_geoms = zones.geometry.to_numpy()
+    sinks = sinks_table(zones, networks)
+    site_att, sink_att = attach(G, sites, sinks, cfg.max_snap_distance_m)
+    targets = _sink_targets(G, sinks, sink_att, cfg.max_snap_distance_m)
+    sink_geoms = sinks.geometry.to_numpy()
     site_geoms = sites.geometry.to_numpy()
-
-    # target nodes of each zone: graph nodes inside it (spur 0) and its attachment node
-    targets: list[dict[int, float]] = [{} for _ in range(len(zones))]
-    if len(node_ids) and len(zones):
-        zi, ni = shapely.STRtree(shapely.points(node_xy)).query(zone_geoms, predicate="intersects")
-        for z, n in zip(zi, ni, strict=True):
-            targets[z][int(node_ids[n])] = 0.0
-    for z, att in enumerate(zone_att):
-        if att.node is not None:
-            targets[z][att.node] = min(targets[z].get(att.node, np.inf), att.spur_m)
-
-    site_idx, zone_idx = shapely.STRtree(zone_geoms).query(
+    site_idx, sink_idx = shapely.STRtree(sink_geoms).query(
         site_geoms, predicate="dwithin", distance=cfg.max_link_length_m
     )
     by_site: dict[int, list[int]] = defaultdict(list)
-    for s, z in zip(site_idx, zone_idx, strict=True):
+    for s, z in zip(site_idx, sink_idx, strict=True):
         by_site[int(s)].append(int(z))
 
     rows: list[dict] = []
@@ -278,14 +350,18 @@ def route_links(
                 G, att.node, cutoff=budget, weight="length_m"
             )
         for z in by_site[s]:
+            kind = sinks["sink_kind"].iat[z]
             row = {
                 "site_id": sites["site_id"].iat[s],
-                "zone_id": zones["zone_id"].iat[z],
-                "straight_distance_m": float(site_geoms[s].distance(zone_geoms[z])),
+                "sink_id": sinks["sink_id"].iat[z],
+                "sink_kind": kind,
+                "zone_id": sinks["sink_id"].iat[z] if kind == "zone" else None,
+                "straight_distance_m": float(site_geoms[s].distance(sink_geoms[z])),
                 "site_spur_m": att.spur_m,
                 "zone_spur_m": np.nan,
                 "network_length_m": np.nan,
                 "route_length_m": np.nan,
+                "civils_factor": np.nan,
                 "reason": None,
                 "geometry": None,
             }
@@ -303,19 +379,22 @@ def route_links(
                 continue
             total, t = min(reached)
             spur = targets[z][t]
-            xy = _path_geometry(G, _walk_back(pred, t))
+            xy, weighted = _path_geometry(G, _walk_back(pred, t))
             if att.spur_m > 0:
                 xy = np.vstack([shapely.get_coordinates(site_geoms[s]), xy])
             if spur > 0:
-                end = shapely.shortest_line(shapely.Point(xy[-1]), zone_geoms[z])
+                end = shapely.shortest_line(shapely.Point(xy[-1]), sink_geoms[z])
                 xy = np.vstack([xy, shapely.get_coordinates(end)[-1:]])
+            length = att.spur_m + total
             row.update(
                 zone_spur_m=spur,
                 network_length_m=dist[t],
-                route_length_m=att.spur_m + total,
+                route_length_m=length,
+                # spurs are dug at a cost factor of 1
+                civils_factor=(weighted + att.spur_m + spur) / length if length > 0 else 1.0,
                 geometry=shapely.linestrings(xy) if len(xy) > 1 else None,
             )
-            if row["route_length_m"] > cfg.max_link_length_m:
+            if length > cfg.max_link_length_m:
                 row["reason"] = BEYOND_MAX_LENGTH
 
     routes = gpd.GeoDataFrame(
@@ -326,24 +405,22 @@ def route_links(
     routes.insert(0, "link_id", [f"L{i + 1:05d}" for i in range(len(routes))])
     straight = routes["straight_distance_m"]
     routes["detour_ratio"] = (routes["route_length_m"] / straight).where(straight > 0)
-    attachments = _attachment_table(sites, zones, site_att, zone_att, routes.crs)
+    attachments = _attachment_table(sites, sinks, site_att, sink_att, routes.crs)
     return RoutingResult(gpd.GeoDataFrame(routes[ROUTE_COLUMNS], crs=routes.crs), attachments)
 
 
 def _attachment_table(
     sites: gpd.GeoDataFrame,
-    zones: gpd.GeoDataFrame,
+    sinks: gpd.GeoDataFrame,
     site_att: list[Attachment],
-    zone_att: list[Attachment],
+    sink_att: list[Attachment],
     crs: object,
 ) -> gpd.GeoDataFrame:
-    ids = list(sites["site_id"]) + list(zones["zone_id"])
-    kinds = ["site"] * len(sites) + ["zone"] * len(zones)
-    atts = site_att + zone_att
+    atts = site_att + sink_att
     return gpd.GeoDataFrame(
         {
-            "id": ids,
-            "kind": kinds,
+            "id": list(sites["site_id"]) + list(sinks["sink_id"]),
+            "kind": ["site"] * len(sites) + list(sinks["sink_kind"]),
             "snap_distance_m": [a.spur_m for a in atts],
         },
         geometry=[a.point for a in atts],
@@ -355,17 +432,20 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     """Read sources, zones and graph; route; write routes and attachments."""
     sites = read_geoparquet(paths.sources)
     zones = read_geoparquet(paths.demand_zones)
+    networks = read_geoparquet(paths.heat_networks)
     G = read_graph(paths)
     log.info(
-        "%d sites, %d zones, graph of %d nodes and %d edges; max link %.0f m, max spur %.0f m",
+        "%d sites, %d zones, %d existing networks, graph of %d nodes and %d edges; "
+        "max link %.0f m, max spur %.0f m",
         len(sites),
         len(zones),
+        len(networks),
         G.number_of_nodes(),
         G.number_of_edges(),
         cfg.routing.max_link_length_m,
         cfg.routing.max_snap_distance_m,
     )
-    result = route_links(G, sites, zones, cfg.routing)
+    result = route_links(G, sites, zones, cfg.routing, networks=networks)
     routes = result.routes
     counts = routes["reason"].fillna("routed").value_counts()
     log.info(

@@ -40,7 +40,9 @@ def _points(**xy: tuple[float, float]) -> gpd.GeoDataFrame:
 
 def _zones(**boxes: tuple[float, float, float, float]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
-        {"zone_id": list(boxes)}, geometry=[box(*b) for b in boxes.values()], crs=27700
+        {"zone_id": list(boxes)},
+        geometry=gpd.GeoSeries([box(*b) for b in boxes.values()]),
+        crs=27700,
     )
 
 
@@ -196,10 +198,10 @@ class TestRouting:
         if _reason(r["reason"]) is not None:
             return
         # rebuild the pair's path length independently with one shortest_path call
-        from pipeline.stages.route_links import attach
+        from pipeline.stages.route_links import attach, sinks_table
 
         H = G.copy()
-        (sa,), (za,) = attach(H, sites, zones, cfg.max_snap_distance_m)
+        (sa,), (za,) = attach(H, sites, sinks_table(zones, None), cfg.max_snap_distance_m)
         inside = [
             n
             for n in H
@@ -215,3 +217,29 @@ class TestRouting:
         )
         assert r["route_length_m"] == pytest.approx(sa.spur_m + best)
         assert r.geometry.length == pytest.approx(r["route_length_m"], rel=1e-6)
+
+
+class TestNetworkSinks:
+    def test_link_ends_at_the_networks_nearest_point(self) -> None:
+        # a network pipe 30 m beside the road between x = 600 and 800: the link runs
+        # 10 m of spur, 600 m of road and a 30 m spur to the pipe's nearest point
+        G = _graph([LineString([(0, 0), (1000, 0)])])
+        sites = _points(S=(0, 10))
+        zones = _zones()
+        nets = gpd.GeoDataFrame(
+            {"network_id": ["N0001"]}, geometry=[LineString([(600, 30), (800, 30)])], crs=27700
+        )
+        r = route_links(G, sites, zones, RoutingConfig(), networks=nets).routes.iloc[0]
+        assert (r["sink_id"], r["sink_kind"]) == ("N0001", "network")
+        assert pd.isna(r["zone_id"])
+        assert r["route_length_m"] == pytest.approx(640)
+        assert r["zone_spur_m"] == pytest.approx(30)
+        assert r.geometry.coords[-1] == pytest.approx((600, 30))
+
+    def test_road_crossing_the_network_ends_there(self) -> None:
+        G = _graph([LineString([(0, 0), (1000, 0)])])
+        nets = gpd.GeoDataFrame(
+            {"network_id": ["N0001"]}, geometry=[LineString([(400, -300), (400, 300)])], crs=27700
+        )
+        r = route_links(G, _points(S=(0, 0)), _zones(), RoutingConfig(), networks=nets).routes
+        assert r["route_length_m"].iloc[0] == pytest.approx(400)
