@@ -319,7 +319,13 @@ class BuildingDemandConfig(Section):
 class OsmBuildingsConfig(Section):
     """Heat demand estimated from OSM buildings: footprint x storeys x specific demand."""
 
-    path: Path = Field(description="OSM file (.osm.pbf, .osm, .osm.bz2) with buildings.")
+    path: Path = Field(description="OSM .osm.pbf file with buildings.")
+    default_levels: Positive | None = Field(
+        default=None,
+        description="Storeys of buildings without building:levels or height; when not "
+        "set, a default by building type for a dense city centre (5 for most types). "
+        "Set 2 for towns of houses (assumption).",
+    )
 
 
 class HeatDemandConfig(Section):

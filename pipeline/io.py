@@ -116,8 +116,17 @@ def read_vector(
                 fix="rename the column or set the matching key in the region file",
             )
     try:
-        return pyogrio.read_dataframe(path, layer=layer, columns=columns, bbox=bbox, use_arrow=True)
+        return pyogrio.read_dataframe(
+            path, layer=layer, columns=columns, bbox=bbox, where=where, use_arrow=True
+        )
     except Exception as exc:
+        if where:
+            raise InputError(
+                f"GDAL failed reading this file with the filter {where!r} "
+                f"({str(exc).splitlines()[0]})",
+                where=path,
+                fix="check the filter uses the layer's column names, e.g. \"kind = 'heat'\"",
+            ) from None
         raise InputError(
             f"GDAL failed reading this file ({str(exc).splitlines()[0]})",
             where=path,

@@ -279,12 +279,15 @@ def _first_number(values: pd.Series) -> pd.Series:
     )
 
 
-def read_osm_buildings(path: Path, crs: CRS) -> gpd.GeoDataFrame:
+def read_osm_buildings(
+    path: Path, crs: CRS, *, default_levels: float | None = None
+) -> gpd.GeoDataFrame:
     """Buildings of an OSM PBF with their storeys, floor area and estimated heat demand.
 
     Storeys come from ``building:levels`` (minus ``building:min_level``), else
     ``height`` / 3.5 m, else a default for the building type; demand is footprint x
     storeys x specific demand by type (:mod:`pipeline.engineering.buildings`).
+    ``default_levels``, when given, replaces the per-type default storeys.
 
     Returns
     -------
@@ -327,7 +330,11 @@ def read_osm_buildings(path: Path, crs: CRS) -> gpd.GeoDataFrame:
     levels = np.where(
         tagged.notna(),
         np.maximum(tagged - min_level, 1.0),
-        np.where(from_height.notna(), np.maximum(from_height, 1.0), kind.map(DEFAULT_LEVELS)),
+        np.where(
+            from_height.notna(),
+            np.maximum(from_height, 1.0),
+            default_levels if default_levels is not None else kind.map(DEFAULT_LEVELS),
+        ),
     ).astype(float)
     source = np.where(
         tagged.notna(), "building:levels", np.where(from_height.notna(), "height", "default")
@@ -422,7 +429,9 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
             buildings = read_building_demand(hcfg.buildings, cfg.crs)
             what = hcfg.buildings.path
         else:
-            buildings = read_osm_buildings(hcfg.osm_buildings.path, cfg.crs)
+            buildings = read_osm_buildings(
+                hcfg.osm_buildings.path, cfg.crs, default_levels=hcfg.osm_buildings.default_levels
+            )
             what = hcfg.osm_buildings.path
         src_total = float(buildings["demand_mwh"].sum())
         log.info("read %d buildings, %.0f MWh/yr, from %s", len(buildings), src_total, what)
