@@ -93,5 +93,7 @@ $(I)/routes.parquet $(I)/attachments.parquet &: $(I)/sources.parquet $(I)/demand
 	$(HEATLINK) route_links --region $(REGION)
 $(I)/assessed_links.parquet: $(I)/routes.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(C)/network.json $(C)/pipes.json $(C)/heat_pump.json $(C)/carbon.json $(C)/cost.json $(C)/viability.json $(S)/assess_links.py $(wildcard pipeline/engineering/*.py) pipeline/data/pipe_catalogue.csv
 	$(HEATLINK) assess_links --region $(REGION)
-$(GPKG): $(I)/sources.parquet $(I)/attachments.parquet $(I)/demand_zones.parquet $(I)/assessed_links.parquet $(S)/export_geopackage.py
+$(I)/allocation.parquet: $(I)/assessed_links.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/heat_networks.parquet $(C)/zones.json $(C)/existing_networks.json $(S)/allocate_heat.py
+	$(HEATLINK) allocate_heat --region $(REGION)
+$(GPKG): $(I)/allocation.parquet $(I)/sources.parquet $(I)/attachments.parquet $(I)/demand_zones.parquet $(I)/assessed_links.parquet $(S)/export_geopackage.py
 	$(HEATLINK) export_geopackage --region $(REGION) > /dev/null

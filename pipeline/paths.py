@@ -78,5 +78,9 @@ class RegionPaths:
         return self.interim / "assessed_links.parquet"
 
     @property
+    def allocation(self) -> Path:
+        return self.interim / "allocation.parquet"
+
+    @property
     def geopackage(self) -> Path:
         return self.outputs / "heat_links.gpkg"

@@ -16,6 +16,7 @@ STAGES: tuple[str, ...] = (
     "build_road_graph",
     "route_links",
     "assess_links",
+    "allocate_heat",
     "export_geopackage",
 )
 
@@ -28,5 +29,6 @@ CONFIG_SECTIONS: dict[str, tuple[str, ...]] = {
     "build_road_graph": (),
     "route_links": ("routing",),
     "assess_links": ("network", "pipes", "heat_pump", "carbon", "cost", "viability"),
+    "allocate_heat": ("zones", "existing_networks"),
     "export_geopackage": ("region",),
 }
