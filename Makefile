@@ -34,7 +34,7 @@ ifneq ($(filter-out clean,$(filter $(REGION_GOALS) data/% outputs/%,$(MAKECMDGOA
 include $(I)/inputs.mk
 endif
 
-.PHONY: help all test lint clean
+.PHONY: help all test lint clean bench
 
 help: ## list the targets and regions (default)
 	@echo "heatlink: route data-centre waste heat to heat networks along roads."
@@ -55,6 +55,9 @@ test: $(VENV_OK) ## install if needed and run the whole test suite
 lint: $(VENV_OK) ## ruff check and format check
 	$(PY) -m ruff check pipeline tests
 	$(PY) -m ruff format --check pipeline tests
+
+bench: $(VENV_OK) ## time the pipeline on synthetic regions of 10k, 100k and 1M edges against an osmnx baseline
+	$(PY) benchmarks/bench.py
 
 clean: ## remove REGION's generated files (data/interim/REGION, outputs/REGION)
 	rm -rf $(I) $(O)
@@ -91,7 +94,7 @@ $(I)/graph_nodes.parquet $(I)/graph_edges.parquet &: $(I)/roads.parquet $(S)/bui
 	$(HEATLINK) build_road_graph --region $(REGION)
 $(I)/routes.parquet $(I)/attachments.parquet &: $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/graph_nodes.parquet $(I)/graph_edges.parquet $(I)/heat_networks.parquet $(C)/routing.json $(S)/route_links.py
 	$(HEATLINK) route_links --region $(REGION)
-$(I)/assessed_links.parquet: $(I)/routes.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(C)/network.json $(C)/pipes.json $(C)/heat_pump.json $(C)/carbon.json $(C)/cost.json $(C)/viability.json $(S)/assess_links.py $(wildcard pipeline/engineering/*.py) pipeline/data/pipe_catalogue.csv
+$(I)/assessed_links.parquet: $(I)/routes.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(C)/network.json $(C)/pipes.json $(C)/heat_pump.json $(C)/carbon.json $(C)/cost.json $(C)/viability.json $(C)/existing_networks.json $(S)/assess_links.py $(wildcard pipeline/engineering/*.py) $(wildcard pipeline/data/*.csv)
 	$(HEATLINK) assess_links --region $(REGION)
 $(I)/allocation.parquet: $(I)/assessed_links.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/heat_networks.parquet $(C)/zones.json $(C)/existing_networks.json $(S)/allocate_heat.py
 	$(HEATLINK) allocate_heat --region $(REGION)

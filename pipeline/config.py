@@ -514,15 +514,16 @@ class HeatPumpConfig(Section):
     """The heat pump that lifts the source's heat to the network's supply temperature."""
 
     model: Literal["lorenz", "carnot"] = Field(
-        default="lorenz",
-        description="COP model: Lorenz on log-mean temperatures (multistage machines) or "
-        "Carnot on outlet temperatures (conservative, single-stage).",
+        default="carnot",
+        description="COP model: Carnot on outlet temperatures (conservative, single-stage; "
+        "inside the published COP 3.0-4.5 band) or Lorenz on log-mean temperatures "
+        "(multistage machines, DEA-calibrated).",
     )
     lorenz_efficiency: Fraction = Field(
         default=0.5, description="Lorenz efficiency (DEA 10 MW excess-heat pump: about 0.50)."
     )
     carnot_efficiency: Fraction = Field(
-        default=0.5, description="Carnot efficiency on outlet temperatures (0.50-0.55)."
+        default=0.55, description="Carnot efficiency on outlet temperatures (0.50-0.55)."
     )
     source_cooling_k: Positive = Field(
         default=10.0,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 from conftest import REPO
-
 from pipeline.stages.export_geopackage import LAYERS
 
 

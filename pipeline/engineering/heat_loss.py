@@ -5,6 +5,10 @@ Single pipes, supply and return side by side in one trench, by the method of EN 
 resistance with the ground-surface resistance folded into an effective depth, and the
 thermal interaction of the two pipes.
 
+Twin pipes, both media pipes in one casing, by Wallentén's first-order multipole solution
+for the symmetric part of the problem (the mean of the two pipe temperatures against the
+ground), with the correction term squared.
+
 References
 ----------
 Wallentén, P. (1991). *Steady-state heat loss from insulated pipes*. Licentiate thesis,
@@ -19,12 +23,31 @@ EN 13941 Design and installation of pre-insulated bonded pipe systems for distri
 from __future__ import annotations
 
 import numpy as np
-from numpy.typing import ArrayLike
+from numpy.typing import ArrayLike, NDArray
 
-from pipeline.engineering.water import FloatOrArray
+from pipeline.engineering.water import FloatOrArray, _nonnegative
 
 GROUND_SURFACE_RESISTANCE_M2K_PER_W = 0.0685
 """R_0, the heat-transfer resistance of the ground surface (EN 13941 method)."""
+
+
+def _trench(
+    lambda_insulation_w_per_mk: ArrayLike,
+    lambda_casing_w_per_mk: ArrayLike,
+    soil_conductivity_w_per_mk: ArrayLike,
+    cover_depth_m: ArrayLike,
+    surface_resistance_m2k_per_w: ArrayLike,
+) -> tuple[NDArray[np.float64], ...]:
+    """The conductivities (positive), the cover and R_0 (not negative) as arrays."""
+    conductivities = [
+        np.asarray(v, dtype=float)
+        for v in (lambda_insulation_w_per_mk, lambda_casing_w_per_mk, soil_conductivity_w_per_mk)
+    ]
+    if any(np.any(c <= 0) for c in conductivities):
+        raise ValueError("conductivities must be positive")
+    cover = _nonnegative("cover_depth_m", cover_depth_m)
+    r_0 = _nonnegative("surface_resistance_m2k_per_w", surface_resistance_m2k_per_w)
+    return (*conductivities, cover, r_0)
 
 
 def single_pair_u_coefficients_w_per_mk(
@@ -100,20 +123,18 @@ def single_pair_u_coefficients_w_per_mk(
     d_o = np.asarray(steel_outer_diameter_m, dtype=float)
     d_pur = np.asarray(insulation_outer_diameter_m, dtype=float)
     d_c = np.asarray(casing_outer_diameter_m, dtype=float)
-    lam_i = np.asarray(lambda_insulation_w_per_mk, dtype=float)
-    lam_pe = np.asarray(lambda_casing_w_per_mk, dtype=float)
-    lam_s = np.asarray(soil_conductivity_w_per_mk, dtype=float)
-    cover = np.asarray(cover_depth_m, dtype=float)
-    clearance = np.asarray(casing_clearance_m, dtype=float)
-    r_0 = np.asarray(surface_resistance_m2k_per_w, dtype=float)
+    lam_i, lam_pe, lam_s, cover, r_0 = _trench(
+        lambda_insulation_w_per_mk,
+        lambda_casing_w_per_mk,
+        soil_conductivity_w_per_mk,
+        cover_depth_m,
+        surface_resistance_m2k_per_w,
+    )
+    clearance = _nonnegative("casing_clearance_m", casing_clearance_m)
     if np.any(d_o <= 0) or np.any(d_pur <= d_o) or np.any(d_c < d_pur):
         raise ValueError(
             "diameters must satisfy 0 < steel outer < insulation outer <= casing outer"
         )
-    if np.any(lam_i <= 0) or np.any(lam_pe <= 0) or np.any(lam_s <= 0):
-        raise ValueError("conductivities must be positive")
-    if np.any(cover < 0) or np.any(clearance < 0) or np.any(r_0 < 0):
-        raise ValueError("cover depth, clearance and surface resistance must not be negative")
 
     depth_m = cover + d_c / 2.0
     spacing_m = d_c + clearance
@@ -174,6 +195,165 @@ def single_pair_heat_loss_w_per_m(
     q_supply = u1 * excess_supply_k - u2 * excess_return_k
     q_return = u1 * excess_return_k - u2 * excess_supply_k
     return q_supply[()], q_return[()]
+
+
+def twin_pipe_h_s(
+    *,
+    steel_outer_diameter_m: ArrayLike,
+    media_gap_m: ArrayLike,
+    casing_outer_diameter_m: ArrayLike,
+    casing_wall_m: ArrayLike,
+    lambda_insulation_w_per_mk: ArrayLike,
+    lambda_casing_w_per_mk: ArrayLike,
+    soil_conductivity_w_per_mk: ArrayLike,
+    cover_depth_m: ArrayLike,
+    surface_resistance_m2k_per_w: ArrayLike = GROUND_SURFACE_RESISTANCE_M2K_PER_W,
+) -> FloatOrArray:
+    """Dimensionless symmetric heat-loss coefficient h_s of a buried twin pipe.
+
+    The two media pipes (outer radius r_o) lie side by side, centred in the casing, their
+    centres 2D = d_o + gap apart. With the insulation filling the casing to its inner
+    radius r_c, the casing's outer radius r_co, the effective depth of the casing centre
+    H = cover + r_co + λ_s·R_0 and σ = (λ_i - λ_s)/(λ_i + λ_s), Wallentén's first-order
+    multipole solution is
+
+        1/h_s = (2λ_i/λ_s)·ln(2H/r_co) + ln(r_c²/(2D·r_o)) + σ·ln(r_c⁴/(r_c⁴ - D⁴)) - A²/B
+
+    with A = r_o/(2D) - σ·2·r_o·D³/(r_c⁴ - D⁴) and
+    B = 1 + (r_o/(2D))² + σ·(2·r_o·r_c²·D/(r_c⁴ - D⁴))². The correction term is A
+    squared. The PE casing wall adds the resistance of a concentric layer,
+    (2λ_i/λ_PE)·ln(r_co/r_c), as in the single-pipe method; the steel wall is left out.
+
+    Parameters
+    ----------
+    steel_outer_diameter_m
+        Outer diameter of each steel media pipe, d_o.
+    media_gap_m
+        Clear gap between the two steel pipes (wall to wall), ≥ 0.
+    casing_outer_diameter_m
+        Outer diameter of the PE casing.
+    casing_wall_m
+        Wall thickness of the PE casing, ≥ 0.
+    lambda_insulation_w_per_mk
+        Conductivity of the PUR insulation, λ_i.
+    lambda_casing_w_per_mk
+        Conductivity of the PE casing, λ_PE.
+    soil_conductivity_w_per_mk
+        Conductivity of the soil, λ_s.
+    cover_depth_m
+        Soil cover from the ground surface to the top of the casing.
+    surface_resistance_m2k_per_w
+        Ground-surface resistance R_0.
+
+    Returns
+    -------
+    h_s (dimensionless); the pipe pair loses q = 2π·λ_i·h_s·(T_s + T_r - 2·T_g) per
+    metre of trench (:func:`twin_pipe_heat_loss_w_per_m`).
+
+    Raises
+    ------
+    ValueError
+        If the media pipes overlap or do not fit inside the casing's insulation, or a
+        conductivity, the cover or the casing wall is out of range.
+
+    Examples
+    --------
+    isoplus standard twin DN100 (casing 315 mm, wall 4.1 mm, 25 mm between the pipes),
+    0.6 m cover, soil 1.5 W/(m·K): r_o = 57.15 mm, D = 69.65 mm, r_c = 153.4 mm,
+    H = 0.86025 m and σ = -0.9646. The terms of 1/h_s are 0.08607 (soil), 0.00356
+    (casing), 1.08379, -0.04189 and -0.22036 (A²/B), so 1/h_s = 0.91117 and h_s = 1.0975.
+
+    >>> round(float(twin_pipe_h_s(
+    ...     steel_outer_diameter_m=0.1143, media_gap_m=0.025, casing_outer_diameter_m=0.315,
+    ...     casing_wall_m=0.0041, lambda_insulation_w_per_mk=0.027,
+    ...     lambda_casing_w_per_mk=0.4, soil_conductivity_w_per_mk=1.5, cover_depth_m=0.6,
+    ... )), 4)
+    1.0975
+    """
+    lam_i, lam_pe, lam_s, cover, r_0 = _trench(
+        lambda_insulation_w_per_mk,
+        lambda_casing_w_per_mk,
+        soil_conductivity_w_per_mk,
+        cover_depth_m,
+        surface_resistance_m2k_per_w,
+    )
+    gap = _nonnegative("media_gap_m", media_gap_m)
+    wall = _nonnegative("casing_wall_m", casing_wall_m)
+    d_o = np.asarray(steel_outer_diameter_m, dtype=float)
+    d_c = np.asarray(casing_outer_diameter_m, dtype=float)
+    r_o = d_o / 2.0
+    half_spacing = (d_o + gap) / 2.0
+    r_co = d_c / 2.0
+    r_c = r_co - wall
+    if np.any(r_o <= 0) or np.any(half_spacing + r_o >= r_c):
+        raise ValueError("the two media pipes must fit inside the casing's insulation")
+
+    depth = cover + r_co + lam_s * r_0
+    sigma = (lam_i - lam_s) / (lam_i + lam_s)
+    rc4_minus_d4 = r_c**4 - half_spacing**4
+    ratio = r_o / (2.0 * half_spacing)
+    a = ratio - sigma * 2.0 * r_o * half_spacing**3 / rc4_minus_d4
+    b = 1.0 + ratio**2 + sigma * (2.0 * r_o * r_c**2 * half_spacing / rc4_minus_d4) ** 2
+    inverse = (
+        2.0 * lam_i / lam_s * np.log(2.0 * depth / r_co)
+        + 2.0 * lam_i / lam_pe * np.log(r_co / r_c)
+        + np.log(r_c**2 / (2.0 * half_spacing * r_o))
+        + sigma * np.log(r_c**4 / rc4_minus_d4)
+        - a**2 / b
+    )
+    return (1.0 / inverse)[()]
+
+
+def twin_pipe_heat_loss_w_per_m(
+    h_s: ArrayLike,
+    *,
+    lambda_insulation_w_per_mk: ArrayLike,
+    supply_temp_c: ArrayLike,
+    return_temp_c: ArrayLike,
+    ground_temp_c: ArrayLike,
+) -> tuple[FloatOrArray, FloatOrArray]:
+    """Heat lost by the supply and the return pipe of a twin pipe, per metre of trench.
+
+    The pair loses q = 2π·λ_i·h_s·(T_s + T_r - 2·T_g) (= 4π·λ_i·h_s·((T_s + T_r)/2 - T_g)).
+    It is shared between the pipes in proportion to their excess temperature over the
+    ground, q_s = q·(T_s - T_g)/(T_s + T_r - 2·T_g). This leaves out the heat the supply
+    pipe passes to the return pipe inside the casing (the antisymmetric part), so q_s
+    and the supply-temperature drop are understated (assumption).
+
+    Parameters
+    ----------
+    h_s
+        Coefficient from :func:`twin_pipe_h_s`.
+    lambda_insulation_w_per_mk
+        Conductivity of the insulation, λ_i.
+    supply_temp_c, return_temp_c
+        Water temperatures.
+    ground_temp_c
+        Undisturbed ground temperature.
+
+    Returns
+    -------
+    tuple
+        (q_supply, q_return) in W per metre of trench.
+
+    Examples
+    --------
+    The DN100 twin of :func:`twin_pipe_h_s` at 80/50 °C, ground 10 °C:
+    q = 2π × 0.027 × 1.0975 × 110 = 20.48 W/m, of which 70/110 in the supply pipe.
+
+    >>> q_s, q_r = twin_pipe_heat_loss_w_per_m(
+    ...     1.0975, lambda_insulation_w_per_mk=0.027, supply_temp_c=80.0, return_temp_c=50.0,
+    ...     ground_temp_c=10.0,
+    ... )
+    >>> round(float(q_s), 2), round(float(q_r), 2), round(float(q_s + q_r), 2)
+    (13.03, 7.45, 20.48)
+    """
+    ground = np.asarray(ground_temp_c, dtype=float)
+    excess_supply_k = np.asarray(supply_temp_c, dtype=float) - ground
+    excess_return_k = np.asarray(return_temp_c, dtype=float) - ground
+    per_kelvin = 2.0 * np.pi * np.asarray(lambda_insulation_w_per_mk, dtype=float)
+    per_kelvin = per_kelvin * np.asarray(h_s, dtype=float)
+    return (per_kelvin * excess_supply_k)[()], (per_kelvin * excess_return_k)[()]
 
 
 def annual_heat_loss_mwh(

@@ -4,7 +4,8 @@ Friction is Darcy-Weisbach with the Darcy friction factor from the explicit Swam
 equation (Colebrook-White is here to check it). A pipe's capacity is the heat it carries
 at the lower of two velocities: the one that meets the pressure-gradient limit and a
 velocity cap that rises with DN. A link gets the smallest DN whose capacity covers its
-design heat flow.
+design heat flow. Twin pipes use the same media pipes, so they size the same way. Pumping
+electricity is Δp·V̇/η_pump over supply and return.
 
 References
 ----------
@@ -509,3 +510,68 @@ def size_pipes(
         },
         index=index,
     )
+
+
+def annual_pumping_electricity_mwh(
+    *,
+    pressure_gradient_pa_per_m: ArrayLike,
+    trench_length_m: ArrayLike,
+    mass_flow_kg_per_s: ArrayLike,
+    density_kg_per_m3: ArrayLike,
+    pump_efficiency: ArrayLike,
+    full_load_hours_h: ArrayLike,
+) -> FloatOrArray:
+    """Electricity to pump the water around a link in a year, Δp·V̇/η_pump × hours.
+
+    Both pipes are pumped, so the friction pressure drop is Δp = (Δp/L)·2·L for a trench
+    of length L, and the volume flow is V̇ = ṁ/ρ. Only pipe friction is counted (no
+    fittings, valves or substations). The power at the design flow runs for
+    ``full_load_hours_h``: the annual heat sent divided by the design heat flow.
+
+    Parameters
+    ----------
+    pressure_gradient_pa_per_m
+        Friction pressure gradient at the design flow (:func:`size_pipes`), ≥ 0.
+    trench_length_m
+        Length of the link (each of supply and return).
+    mass_flow_kg_per_s
+        Design mass flow, ≥ 0.
+    density_kg_per_m3
+        Density of the water.
+    pump_efficiency
+        Pump and motor efficiency, 0-1.
+    full_load_hours_h
+        Hours a year at the design flow that carry the year's heat, ≥ 0.
+
+    Returns
+    -------
+    Electricity in MWh per year.
+
+    Raises
+    ------
+    ValueError
+        If the efficiency is not in (0, 1] or a gradient, length, flow or number of hours
+        is negative.
+
+    Examples
+    --------
+    DN100 at 1 MW (7.95 kg/s at 30 K, 975 kg/m³, 60 Pa/m) over 1 km, η = 0.7, 6000 h:
+    Δp = 60 × 2000 = 120 kPa, V̇ = 8.154 l/s, P = 1398 W, so 8.39 MWh a year.
+
+    >>> round(float(annual_pumping_electricity_mwh(
+    ...     pressure_gradient_pa_per_m=60.0, trench_length_m=1000.0, mass_flow_kg_per_s=7.95,
+    ...     density_kg_per_m3=975.0, pump_efficiency=0.7, full_load_hours_h=6000.0,
+    ... )), 2)
+    8.39
+    """
+    eta = np.asarray(pump_efficiency, dtype=float)
+    if np.any((eta <= 0) | (eta > 1)):
+        raise ValueError("pump_efficiency must be in (0, 1]")
+    pressure_drop_pa = _nonnegative("pressure_gradient_pa_per_m", pressure_gradient_pa_per_m) * (
+        2.0 * _nonnegative("trench_length_m", trench_length_m)
+    )
+    volume_flow_m3_per_s = _nonnegative("mass_flow_kg_per_s", mass_flow_kg_per_s) / _positive(
+        "density_kg_per_m3", density_kg_per_m3
+    )
+    power_w = pressure_drop_pa * volume_flow_m3_per_s / eta
+    return (power_w * _nonnegative("full_load_hours_h", full_load_hours_h) / 1e6)[()]

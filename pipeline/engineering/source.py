@@ -54,28 +54,33 @@ def heat_available_mw(
 
 def link_heat_balance_mwh(
     *, source_heat_mwh: ArrayLike, demand_mwh: ArrayLike, heat_loss_mwh: ArrayLike
-) -> tuple[FloatOrArray, FloatOrArray]:
-    """Annual heat sent into a link and delivered at its far end.
+) -> tuple[FloatOrArray, FloatOrArray, FloatOrArray]:
+    """Annual heat sent into a link, delivered at its far end, and lost on the way.
 
     The link sends what the demand and the pipe loss need, if the source has it:
-    sent = min(source, demand + loss), and delivered = sent - loss. The loss is set by
-    the warm pipe, not by the flow, so when the source cannot even cover it nothing is
-    delivered and sent = loss (more than the source gives: such a link is not viable).
-    In every case sent = delivered + loss exactly.
+    sent = min(source, demand + loss). It never sends more than the source gives. When
+    the source cannot even cover the steady-state loss, the pipe is not held at its
+    design temperature: everything sent is lost, nothing is delivered, and the loss is
+    capped at what is sent (such a link is not viable). In every case
+    sent = delivered + lost exactly.
+
+    With a heat pump at the source, "source" here is the heat-pump output at supply
+    temperature (:func:`pipeline.engineering.heat_pump.heat_pump_output_mw`).
 
     Parameters
     ----------
     source_heat_mwh
-        Heat the source can give in the year.
+        Heat the source end can send in the year.
     demand_mwh
         Heat the demand area takes in the year.
     heat_loss_mwh
-        Heat the link loses in the year (:func:`annual_heat_loss_mwh`).
+        Steady-state loss of the warm link in the year (:func:`annual_heat_loss_mwh`).
 
     Returns
     -------
     tuple
-        (heat_sent_mwh, delivered_heat_mwh) per year.
+        (heat_sent_mwh, delivered_heat_mwh, heat_lost_mwh) per year; heat_lost_mwh is
+        ``heat_loss_mwh`` capped at the heat sent.
 
     Raises
     ------
@@ -86,18 +91,19 @@ def link_heat_balance_mwh(
     --------
     Demand-limited, source-limited, and a source too small to cover the loss:
 
-    >>> sent, delivered = link_heat_balance_mwh(
+    >>> sent, delivered, lost = link_heat_balance_mwh(
     ...     source_heat_mwh=[50_000.0, 8_000.0, 300.0],
     ...     demand_mwh=[10_000.0, 10_000.0, 10_000.0],
     ...     heat_loss_mwh=[500.0, 500.0, 500.0],
     ... )
-    >>> sent.tolist(), delivered.tolist()
-    ([10500.0, 8000.0, 500.0], [10000.0, 7500.0, 0.0])
+    >>> sent.tolist(), delivered.tolist(), lost.tolist()
+    ([10500.0, 8000.0, 300.0], [10000.0, 7500.0, 0.0], [500.0, 500.0, 300.0])
     """
     source = _nonnegative("source_heat_mwh", source_heat_mwh)
     demand = _nonnegative("demand_mwh", demand_mwh)
     loss = _nonnegative("heat_loss_mwh", heat_loss_mwh)
     # Written so that delivered never exceeds the demand, even by a rounding error.
     delivered = np.where(source >= demand + loss, demand, np.maximum(source - loss, 0.0))
-    sent = delivered + loss
-    return sent[()], delivered[()]
+    lost = np.minimum(loss, source)
+    sent = delivered + lost
+    return sent[()], delivered[()], lost[()]

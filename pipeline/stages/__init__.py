@@ -28,7 +28,15 @@ CONFIG_SECTIONS: dict[str, tuple[str, ...]] = {
     "ingest_heat_networks": ("region", "existing_networks"),
     "build_road_graph": (),
     "route_links": ("routing",),
-    "assess_links": ("network", "pipes", "heat_pump", "carbon", "cost", "viability"),
+    "assess_links": (
+        "network",
+        "pipes",
+        "heat_pump",
+        "carbon",
+        "cost",
+        "viability",
+        "existing_networks",
+    ),
     "allocate_heat": ("zones", "existing_networks"),
-    "export_geopackage": ("region",),
+    "export_geopackage": ("region", "cost"),
 }

@@ -8,7 +8,7 @@ Outputs
     ``links`` (viable links) and ``rejected_links`` (every failed candidate and why), all
     in the region CRS. The fields and units are listed in ``docs/outputs.md``.
 Config keys
-    none beyond the region name.
+    ``cost.currency`` (the currency code in the cost field names).
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ from pipeline.paths import RegionPaths
 log = logging.getLogger("heatlink.export_geopackage")
 
 # Layer name -> (geometry type, fields in order). This is the GeoPackage contract; keep it
-# in step with docs/outputs.md (a test checks that they agree).
-LAYERS: dict[str, tuple[str, list[str]]] = {
+# in step with docs/outputs.md (a test checks that they agree). "{cur}" in a field name is
+# the lower-case currency code of cost.currency (see layer_fields).
+_LAYER_TEMPLATES: dict[str, tuple[str, list[str]]] = {
     "sources": (
         "Point",
         [
@@ -60,6 +61,7 @@ LAYERS: dict[str, tuple[str, list[str]]] = {
             "design_heat_mw",
             "dn",
             "pipe_series",
+            "pipe_kind",
             "velocity_m_per_s",
             "pressure_gradient_pa_per_m",
             "heat_loss_w_per_m",
@@ -70,6 +72,19 @@ LAYERS: dict[str, tuple[str, list[str]]] = {
             "supply_temp_drop_k",
             "supply_temp_c",
             "return_temp_c",
+            "cop",
+            "heat_pump_mw",
+            "source_heat_mwh",
+            "hp_electricity_mwh",
+            "pump_electricity_mwh",
+            "linear_heat_density_mwh_per_m",
+            "co2_saving_t_per_yr",
+            "co2_saving_lifetime_t",
+            "pipe_capex_{cur}",
+            "heat_pump_capex_{cur}",
+            "om_cost_{cur}_per_yr",
+            "electricity_cost_{cur}_per_yr",
+            "lcoh_{cur}_per_mwh",
         ],
     ),
     "rejected_links": (
@@ -79,13 +94,34 @@ LAYERS: dict[str, tuple[str, list[str]]] = {
 }
 
 
+def layer_fields(currency: str) -> dict[str, tuple[str, list[str]]]:
+    """The layers and their fields, with cost fields named for ``currency`` (e.g. GBP).
+
+    Examples
+    --------
+    >>> layer_fields("GBP")["links"][1][-1]
+    'lcoh_gbp_per_mwh'
+    """
+    cur = currency.lower()
+    return {
+        name: (geom, [field.format(cur=cur) for field in fields])
+        for name, (geom, fields) in _LAYER_TEMPLATES.items()
+    }
+
+
+LAYERS = layer_fields("EUR")
+"""The layers of a run in EUR, the default ``cost.currency``."""
+
+
 def export_layers(
     sources: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
     links: gpd.GeoDataFrame,
     attachments: gpd.GeoDataFrame,
+    *,
+    currency: str = "EUR",
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Shape the stage outputs into the GeoPackage layers of :data:`LAYERS`."""
+    """Shape the stage outputs into the GeoPackage layers of :func:`layer_fields`."""
     snap = attachments.set_index(["kind", "id"])["snap_distance_m"]
     sources = sources.assign(
         snap_distance_m=snap.get("site", snap.iloc[:0]).reindex(sources["site_id"]).to_numpy()
@@ -106,7 +142,7 @@ def export_layers(
             geometry=frames[name].geometry.reset_index(drop=True),
             crs=links.crs or sources.crs,
         )
-        for name, (_, fields) in LAYERS.items()
+        for name, (_, fields) in layer_fields(currency).items()
     }
 
 
@@ -132,6 +168,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         read_geoparquet(paths.demand_zones),
         read_geoparquet(paths.assessed_links),
         read_geoparquet(paths.attachments),
+        currency=cfg.cost.currency,
     )
     write_geopackage(layers, paths.geopackage)
     log.info(

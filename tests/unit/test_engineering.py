@@ -1,4 +1,4 @@
-"""Unit tests of pipeline.engineering: water, hydraulics, heat loss, source, catalogue.
+"""Unit tests of pipeline.engineering: water, hydraulics, heat loss, source, catalogues.
 
 Known answers are worked by hand (the arithmetic is in the comments); invariants of the
 physics are checked with Hypothesis.
@@ -14,15 +14,23 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pipeline.data import PIPE_CATALOGUE_COLUMNS, load_pipe_catalogue
+from pipeline.data import (
+    PIPE_CATALOGUE_COLUMNS,
+    TWIN_CASING_COLUMNS,
+    load_pipe_catalogue,
+    load_twin_casings,
+)
 from pipeline.engineering.heat_loss import (
     annual_heat_loss_mwh,
     single_pair_heat_loss_w_per_m,
     single_pair_u_coefficients_w_per_mk,
     supply_temp_drop_k,
+    twin_pipe_h_s,
+    twin_pipe_heat_loss_w_per_m,
 )
 from pipeline.engineering.hydraulics import (
     LAMINAR_REYNOLDS,
+    annual_pumping_electricity_mwh,
     colebrook_white_friction_factor,
     pipe_capacity_mw,
     pressure_gradient_pa_per_m,
@@ -48,6 +56,7 @@ SIZING = {
     "velocity_cap_points": VELOCITY_CAP_POINTS,
 }
 TRENCH = {"soil_conductivity_w_per_mk": 1.5, "cover_depth_m": 0.6, "casing_clearance_m": 0.15}
+AT_80_50 = {"supply_temp_c": 80.0, "return_temp_c": 50.0, "ground_temp_c": 10.0}
 
 
 @pytest.fixture(scope="module")
@@ -532,6 +541,187 @@ def test_annual_heat_loss_and_temperature_drop_hand_values():
         supply_temp_drop_k(16.7, 1500.0, -1.0, 4190.0)
 
 
+def test_pumping_electricity_hand_value():
+    # Δp = 60 Pa/m · 2 · 1000 m = 120 kPa; V̇ = 7.95/975 = 8.1538e-3 m³/s;
+    # P = 120e3 · 8.1538e-3 / 0.7 = 1397.8 W; · 6000 h = 8.387 MWh
+    kwargs = {
+        "pressure_gradient_pa_per_m": 60.0,
+        "trench_length_m": 1000.0,
+        "mass_flow_kg_per_s": 7.95,
+        "density_kg_per_m3": 975.0,
+        "pump_efficiency": 0.7,
+        "full_load_hours_h": 6000.0,
+    }
+    assert annual_pumping_electricity_mwh(**kwargs) == pytest.approx(8.3868, rel=1e-4)
+    # Supply and return both pumped: twice the gradient or length, twice the energy.
+    assert annual_pumping_electricity_mwh(
+        **(kwargs | {"trench_length_m": 2000.0})
+    ) == pytest.approx(2 * 8.3868, rel=1e-4)
+    with pytest.raises(ValueError, match="pump_efficiency"):
+        annual_pumping_electricity_mwh(**(kwargs | {"pump_efficiency": 0.0}))
+
+
+# ------------------------------------------------------------------------ twin pipes
+
+
+@pytest.fixture(scope="module")
+def twins() -> pd.DataFrame:
+    return load_twin_casings()
+
+
+def _twin_loss_w_per_m(catalogue: pd.DataFrame, twins: pd.DataFrame, series: int, **trench):
+    """Twin loss per trench metre at 80/50 °C, ground 10 °C, for the series' twin DNs."""
+    rows = twins[twins["series"] == series].merge(
+        catalogue[catalogue["series"] == series][["dn", "steel_outer_diameter_mm"]], on="dn"
+    )
+    options = {"soil_conductivity_w_per_mk": 1.5, "cover_depth_m": 0.6} | trench
+    h_s = twin_pipe_h_s(
+        steel_outer_diameter_m=rows["steel_outer_diameter_mm"].to_numpy() / 1000,
+        media_gap_m=rows["media_gap_mm"].to_numpy() / 1000,
+        casing_outer_diameter_m=rows["casing_outer_diameter_mm"].to_numpy() / 1000,
+        casing_wall_m=rows["casing_wall_mm"].to_numpy() / 1000,
+        lambda_insulation_w_per_mk=0.027,
+        lambda_casing_w_per_mk=0.4,
+        **options,
+    )
+    q_s, q_r = twin_pipe_heat_loss_w_per_m(h_s, lambda_insulation_w_per_mk=0.027, **AT_80_50)
+    return rows["dn"].to_numpy(), np.asarray(q_s + q_r)
+
+
+# isoplus standard DN100 twin in the default trench
+DN100_TWIN = {
+    "steel_outer_diameter_m": 0.1143,
+    "media_gap_m": 0.025,
+    "casing_outer_diameter_m": 0.315,
+    "casing_wall_m": 0.0041,
+    "lambda_insulation_w_per_mk": 0.027,
+    "lambda_casing_w_per_mk": 0.4,
+    "soil_conductivity_w_per_mk": 1.5,
+    "cover_depth_m": 0.6,
+}
+
+
+def test_twin_heat_loss_hand_calculation_dn100_standard():
+    # isoplus standard DN100 twin: d_o = 114.3 mm, gap 25 mm, casing 315 mm, wall 4.1 mm.
+    # r_o = 0.05715, D = (0.1143 + 0.025)/2 = 0.06965, r_co = 0.1575, r_c = 0.1534 m,
+    # H = 0.6 + 0.1575 + 1.5·0.0685 = 0.86025 m, σ = (0.027 - 1.5)/1.527 = -0.96464.
+    # soil: (2·0.027/1.5)·ln(2·0.86025/0.1575) = 0.036·2.39094 = 0.08607
+    # casing: (2·0.027/0.4)·ln(0.1575/0.1534) = 0.135·0.02638 = 0.00356
+    # ln(r_c²/(2D·r_o)) = ln(0.023532/0.0079610) = 1.08379
+    # σ·ln(r_c⁴/(r_c⁴ - D⁴)) = -0.96464·ln(5.5373e-4/5.3020e-4) = -0.04189
+    # A = 0.05715/0.1393 - σ·2·0.05715·0.06965³/5.3020e-4 = 0.41027 + 0.07026 = 0.48053
+    # B = 1 + 0.41027² + σ·(2·0.05715·0.023532·0.06965/5.3020e-4)² = 1.16832 - 0.12043
+    #   = 1.04789; A²/B = 0.23091/1.04789 = 0.22036
+    # 1/h_s = 0.08607 + 0.00356 + 1.08379 - 0.04189 - 0.22036 = 0.91117, h_s = 1.09749
+    # q = 2π·0.027·1.09748·(80 + 50 - 20) = 20.48 W/m; q_s = 20.48·70/110 = 13.03 W/m
+    h_s = twin_pipe_h_s(**DN100_TWIN)
+    assert h_s == pytest.approx(1.09748, rel=5e-4)
+    q_s, q_r = twin_pipe_heat_loss_w_per_m(h_s, lambda_insulation_w_per_mk=0.027, **AT_80_50)
+    assert q_s + q_r == pytest.approx(20.48, rel=1e-3)
+    assert q_s == pytest.approx(13.03, rel=1e-3)
+
+
+def test_twin_correction_term_is_squared():
+    # With A instead of A² in the DN100 example, 1/h_s = 0.91117 + 0.22036 - 0.45857 =
+    # 0.67296 (A/B = 0.48053/1.04789 = 0.45857): 35 % more loss. The reference warns that
+    # the unsquared form, widely copied, makes a DN100 twin about 30 % too lossy.
+    h_s = twin_pipe_h_s(**DN100_TWIN)
+    assert 1 / h_s == pytest.approx(0.91117, rel=5e-4)
+    assert 1 / 0.67296 / h_s == pytest.approx(1.354, rel=2e-3)
+
+
+@pytest.mark.parametrize(
+    ("series", "low", "high"),
+    # The reference expects 0.55-0.75 of a single pair of the same series. Standard (series
+    # 1) twins give 0.61, 0.67 and 0.56 at DN50, 100 and 200; the larger reinforced
+    # (series 2) twin casings give 0.58, 0.60 and 0.51.
+    [(1, 0.55, 0.75), (2, 0.50, 0.75)],
+)
+def test_twin_loses_0_55_to_0_75_of_a_single_pair(catalogue, twins, series, low, high):
+    dn, twin = _twin_loss_w_per_m(catalogue, twins, series)
+    single = _pair_loss_w_per_m(catalogue[catalogue["series"] == series].set_index("dn").loc[dn])
+    ratio = dict(zip(dn.tolist(), twin / single, strict=True))
+    for size in (50, 100, 200):
+        assert low <= ratio[size] <= high, (series, size, ratio[size])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    st.floats(0.8, 2.5),  # soil conductivity
+    st.floats(0.4, 1.2),  # cover
+    st.sampled_from([1, 2]),
+)
+def test_twin_loses_less_than_single_pair_of_same_series(soil, cover, series):
+    catalogue = load_pipe_catalogue()
+    trench = {"soil_conductivity_w_per_mk": soil, "cover_depth_m": cover}
+    dn, twin = _twin_loss_w_per_m(catalogue, load_twin_casings(), series, **trench)
+    single = _pair_loss_w_per_m(
+        catalogue[catalogue["series"] == series].set_index("dn").loc[dn], **trench
+    )
+    assert np.all(twin > 0)
+    assert np.all(twin < single)
+
+
+@given(st.floats(0.0, 20.0), st.floats(0.1, 60.0), st.floats(0.1, 60.0))
+def test_twin_loss_linear_in_excess_temperature(ground_c, return_excess, lift):
+    temps = {
+        "ground_temp_c": ground_c,
+        "return_temp_c": ground_c + return_excess,
+        "supply_temp_c": ground_c + return_excess + lift,
+    }
+    q_s, q_r = twin_pipe_heat_loss_w_per_m(1.1, lambda_insulation_w_per_mk=0.027, **temps)
+    excess = 2 * return_excess + lift
+    assert q_s + q_r == pytest.approx(2 * np.pi * 0.027 * 1.1 * excess, rel=1e-12)
+    assert q_s > q_r > 0
+
+
+def test_twin_rejects_pipes_that_do_not_fit():
+    good = DN100_TWIN
+    with pytest.raises(ValueError, match="fit"):
+        twin_pipe_h_s(**(good | {"casing_outer_diameter_m": 0.25}))
+    with pytest.raises(ValueError, match="gap"):
+        twin_pipe_h_s(**(good | {"media_gap_m": -0.01}))
+    with pytest.raises(ValueError, match="conductivities"):
+        twin_pipe_h_s(**(good | {"soil_conductivity_w_per_mk": 0.0}))
+
+
+def test_twin_casings_data(catalogue, twins):
+    assert list(twins.columns) == list(TWIN_CASING_COLUMNS)
+    dns = [20, 25, 32, 40, 50, 65, 80, 100, 125, 150, 200]
+    standard = twins[twins["series"] == 1]
+    # isoplus standard twin casings (engineering reference)
+    assert standard["dn"].tolist() == dns
+    assert standard["casing_outer_diameter_mm"].tolist() == [
+        125,
+        140,
+        160,
+        160,
+        200,
+        225,
+        250,
+        315,
+        400,
+        450,
+        560,
+    ]
+    assert twins[twins["series"] == 2]["dn"].tolist() == dns
+    # A higher series has a larger casing, and twins share the single pipes' steel.
+    pivot = twins.pivot(index="dn", columns="series", values="casing_outer_diameter_mm")
+    assert np.all(pivot[2] > pivot[1])
+    assert set(twins["dn"]) <= set(catalogue["dn"])
+    # The casing wall is the Logstor catalogue's PE wall for the same casing diameter
+    # (the smallest where series differ).
+    wall = (
+        ((catalogue["casing_outer_diameter_mm"] - catalogue["insulation_outer_diameter_mm"]) / 2)
+        .groupby(catalogue["casing_outer_diameter_mm"])
+        .min()
+    )
+    np.testing.assert_allclose(
+        twins["casing_wall_mm"], wall.reindex(twins["casing_outer_diameter_mm"]).to_numpy()
+    )
+    assert twins["media_gap_mm"].between(19, 45).all()
+
+
 # -------------------------------------------------------------------------- source
 
 
@@ -548,13 +738,17 @@ def test_heat_available_hand_value():
 
 
 def test_link_heat_balance_cases():
-    sent, delivered = link_heat_balance_mwh(
-        source_heat_mwh=[50_000.0, 8_000.0, 300.0, 0.0],
-        demand_mwh=[10_000.0, 10_000.0, 10_000.0, 0.0],
-        heat_loss_mwh=[500.0, 500.0, 500.0, 0.0],
+    # Demand-limited: sends 10,000 + 500. Source-limited: sends all 8,000, delivers 7,500.
+    # A 300 MWh source under a 500 MWh loss: sends its 300, all of it lost, delivers 0
+    # (the first version sent 500, more than the source had).
+    sent, delivered, lost = link_heat_balance_mwh(
+        source_heat_mwh=[50_000.0, 8_000.0, 300.0, 0.0, 1_000.0],
+        demand_mwh=[10_000.0, 10_000.0, 10_000.0, 0.0, np.inf],
+        heat_loss_mwh=[500.0, 500.0, 500.0, 0.0, 100.0],
     )
-    np.testing.assert_array_equal(sent, [10_500.0, 8_000.0, 500.0, 0.0])
-    np.testing.assert_array_equal(delivered, [10_000.0, 7_500.0, 0.0, 0.0])
+    np.testing.assert_array_equal(sent, [10_500.0, 8_000.0, 300.0, 0.0, 1_000.0])
+    np.testing.assert_array_equal(delivered, [10_000.0, 7_500.0, 0.0, 0.0, 900.0])
+    np.testing.assert_array_equal(lost, [500.0, 500.0, 300.0, 0.0, 100.0])
     with pytest.raises(ValueError, match="demand_mwh"):
         link_heat_balance_mwh(source_heat_mwh=1.0, demand_mwh=-1.0, heat_loss_mwh=0.0)
 
@@ -564,18 +758,20 @@ energy = st.floats(0.0, 1e6)
 
 @given(energy, energy, energy)
 def test_link_heat_balance_closes(source, demand, loss):
-    sent, delivered = link_heat_balance_mwh(
+    sent, delivered, lost = link_heat_balance_mwh(
         source_heat_mwh=source, demand_mwh=demand, heat_loss_mwh=loss
     )
-    assert sent == delivered + loss
+    assert sent == delivered + lost
+    assert sent <= source * (1 + 1e-12)  # never more than the source gives
     assert 0.0 <= delivered <= demand
-    assert delivered <= source
+    assert 0.0 <= lost <= loss
     if source >= demand + loss:
         assert delivered == demand
     if source >= loss:
+        assert lost == loss
         assert sent == pytest.approx(min(source, demand + loss), rel=1e-12)
     else:
-        assert sent == loss
+        assert sent == lost == source
         assert delivered == 0.0
 
 

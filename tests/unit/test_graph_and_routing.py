@@ -8,12 +8,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
-from conftest import grid_roads
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 from shapely.geometry import LineString, Point, box
 
+from conftest import grid_roads
 from pipeline.config import RoutingConfig, ZonesConfig
 from pipeline.stages.build_demand_zones import build_demand_zones
 from pipeline.stages.build_road_graph import build_road_graph, graph_from_tables
