@@ -92,7 +92,7 @@ $(I)/heat_networks.parquet: $(NETWORKS_IN) $(C)/region.json $(C)/existing_networ
 	$(HEATLINK) ingest_heat_networks --region $(REGION)
 $(I)/graph_nodes.parquet $(I)/graph_edges.parquet &: $(I)/roads.parquet $(S)/build_road_graph.py
 	$(HEATLINK) build_road_graph --region $(REGION)
-$(I)/routes.parquet $(I)/attachments.parquet &: $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/graph_nodes.parquet $(I)/graph_edges.parquet $(I)/heat_networks.parquet $(C)/routing.json $(S)/route_links.py
+$(I)/routes.parquet $(I)/attachments.parquet $(I)/route_segments.parquet &: $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/graph_nodes.parquet $(I)/graph_edges.parquet $(I)/heat_networks.parquet $(C)/routing.json $(S)/route_links.py
 	$(HEATLINK) route_links --region $(REGION)
 $(I)/assessed_links.parquet: $(I)/routes.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(C)/network.json $(C)/pipes.json $(C)/heat_pump.json $(C)/carbon.json $(C)/cost.json $(C)/viability.json $(C)/existing_networks.json $(S)/assess_links.py $(wildcard pipeline/engineering/*.py) $(wildcard pipeline/data/*.csv)
 	$(HEATLINK) assess_links --region $(REGION)

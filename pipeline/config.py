@@ -220,6 +220,15 @@ class RoadClassRule(Section):
     )
 
 
+class RoadClassOverride(Section):
+    """A region file's change to one class's rule; a key left out keeps the default."""
+
+    follow: bool | None = Field(default=None, description="Pipes may run along this class.")
+    cost_factor: Positive | None = Field(
+        default=None, description="Civils cost multiplier for a trench along this class."
+    )
+
+
 DEFAULT_ROAD_CLASS_RULES: dict[str, RoadClassRule] = {
     name: RoadClassRule(follow=follow, cost_factor=factor)
     for name, follow, factor in (
@@ -271,10 +280,10 @@ class RoadsConfig(Section):
         description="Extra or overriding mapping of source class values to the common "
         "classes (" + ", ".join(ROAD_CLASSES) + ").",
     )
-    classes: dict[str, RoadClassRule] = Field(
+    classes: dict[str, RoadClassOverride] = Field(
         default_factory=dict,
-        description="Per common class: follow (bool) and cost_factor; merged over the "
-        "defaults, which do not follow motorways (they may still be crossed).",
+        description="Per common class: follow (bool) and/or cost_factor, merged key by key "
+        "over the defaults, which do not follow motorways (they may still be crossed).",
     )
 
     @model_validator(mode="after")
@@ -298,8 +307,13 @@ class RoadsConfig(Section):
         return self
 
     def rules(self) -> dict[str, RoadClassRule]:
-        """The class table: the defaults with this file's overrides."""
-        return {**DEFAULT_ROAD_CLASS_RULES, **self.classes}
+        """The class table: the defaults with this file's overrides, key by key."""
+        return {
+            name: rule.model_copy(update=self.classes[name].model_dump(exclude_none=True))
+            if name in self.classes
+            else rule
+            for name, rule in DEFAULT_ROAD_CLASS_RULES.items()
+        }
 
 
 class BuildingDemandConfig(Section):
@@ -432,6 +446,10 @@ class RoutingConfig(Section):
     )
     max_snap_distance_m: Positive = Field(
         default=250.0, description="Longest spur from a site or zone to the nearest road."
+    )
+    spur_warning_m: Positive = Field(
+        default=100.0,
+        description="Spurs longer than this are listed in the network_qa layer (assumption).",
     )
 
 

@@ -70,6 +70,10 @@ class RegionPaths:
         return self.interim / "routes.parquet"
 
     @property
+    def route_segments(self) -> Path:
+        return self.interim / "route_segments.parquet"
+
+    @property
     def attachments(self) -> Path:
         return self.interim / "attachments.parquet"
 

@@ -6,7 +6,9 @@ Outputs
     ``data/interim/<region>/graph_nodes.parquet``: ``node_id``, ``x``, ``y``,
     ``component`` (0 is the largest connected component) and the point geometry;
     ``data/interim/<region>/graph_edges.parquet``: ``u``, ``v``, ``length_m``,
-    ``road_class`` and the edge's LineString, which runs from node ``u`` to node ``v``.
+    ``road_class``, ``cost_factor`` (the class's civils cost multiplier, from ingest_roads;
+    1.0 when roads.parquet has none) and the edge's LineString, which runs from node ``u``
+    to node ``v``.
 Config keys
     none (the road selection is made by ingest_roads).
 
@@ -44,13 +46,15 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
     Parameters
     ----------
     roads
-        LineStrings with ``road_class`` in a projected CRS.
+        LineStrings with ``road_class`` and optionally ``cost_factor`` (1.0 when
+        missing) in a projected CRS.
 
     Returns
     -------
     nodes, edges
         Node points with ``node_id``, ``x``, ``y``; edges with ``u``, ``v``,
-        ``length_m``, ``road_class`` and geometry running from ``u`` to ``v``.
+        ``length_m``, ``road_class``, ``cost_factor`` and geometry running from ``u``
+        to ``v``.
 
     Examples
     --------
@@ -66,6 +70,11 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
     (4, [50.0, 100.0, 100.0])
     """
     lines = roads.geometry.to_numpy()
+    cost_factor = (
+        roads["cost_factor"].to_numpy(dtype=float)
+        if "cost_factor" in roads
+        else np.ones(len(roads))
+    )
     coords, line_idx = shapely.get_coordinates(lines, return_index=True)
     key = np.round(coords / SNAP_M).astype(np.int64)
     # drop repeated consecutive vertices of a line
@@ -104,6 +113,7 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
             "v": v,
             "length_m": shapely.length(geoms),
             "road_class": roads["road_class"].to_numpy()[line_idx[starts]],
+            "cost_factor": cost_factor[line_idx[starts]],
         },
         geometry=geoms,
         crs=roads.crs,
@@ -138,7 +148,16 @@ def label_components(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> np.nda
 
 
 def graph_from_tables(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> nx.Graph:
-    """The networkx graph of node and edge tables; ``G.graph["crs"]`` is their CRS."""
+    """The networkx graph of node and edge tables; ``G.graph["crs"]`` is their CRS.
+
+    Edges carry ``length_m``, ``road_class``, ``cost_factor`` (1.0 when the edge table
+    has none) and ``geometry``.
+    """
+    cost_factor = (
+        edges["cost_factor"].to_numpy(dtype=float)
+        if "cost_factor" in edges
+        else np.ones(len(edges))
+    )
     G = nx.Graph(crs=CRS.from_user_input(edges.crs))
     G.add_nodes_from(
         (int(i), {"x": x, "y": y, "component": int(c)})
@@ -147,12 +166,17 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> nx.Gr
         )
     )
     G.add_edges_from(
-        (int(u), int(v), {"length_m": float(length), "road_class": rc, "geometry": g})
-        for u, v, length, rc, g in zip(
+        (
+            int(u),
+            int(v),
+            {"length_m": float(length), "road_class": rc, "cost_factor": float(cf), "geometry": g},
+        )
+        for u, v, length, rc, cf, g in zip(
             edges["u"],
             edges["v"],
             edges["length_m"],
             edges["road_class"],
+            cost_factor,
             edges.geometry.to_numpy(),
             strict=True,
         )

@@ -30,6 +30,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from dataclasses import dataclass
+from itertools import pairwise
 
 import geopandas as gpd
 import networkx as nx
@@ -84,6 +85,7 @@ class RoutingResult:
 
     routes: gpd.GeoDataFrame
     attachments: gpd.GeoDataFrame
+    segments: gpd.GeoDataFrame  # link_id, segment_id and geometry of each road edge used
 
 
 def _start_node(G: nx.Graph, u: int, v: int, geom: shapely.LineString) -> int:
@@ -138,7 +140,14 @@ def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
         G.remove_edge(u, v)
         for (d0, n0), (d1, n1) in zip(cuts[:-1], cuts[1:], strict=True):
             piece = substring(geom, d0, d1)
-            G.add_edge(n0, n1, length_m=piece.length, road_class=data["road_class"], geometry=piece)
+            G.add_edge(
+                n0,
+                n1,
+                length_m=piece.length,
+                road_class=data["road_class"],
+                cost_factor=data.get("cost_factor", 1.0),
+                geometry=piece,
+            )
     return found
 
 
@@ -379,7 +388,9 @@ def route_links(
                 continue
             total, t = min(reached)
             spur = targets[z][t]
-            xy, weighted = _path_geometry(G, _walk_back(pred, t))
+            path = _walk_back(pred, t)
+            xy, weighted = _path_geometry(G, path)
+            row["_path"] = path
             if att.spur_m > 0:
                 xy = np.vstack([shapely.get_coordinates(site_geoms[s]), xy])
             if spur > 0:
@@ -397,19 +408,40 @@ def route_links(
             if length > cfg.max_link_length_m:
                 row["reason"] = BEYOND_MAX_LENGTH
 
+    crs = G.graph.get("crs", sites.crs)
     routes = gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=[c for c in ROUTE_COLUMNS if c not in ("link_id",)]),
         geometry="geometry",
-        crs=G.graph.get("crs", sites.crs),
+        crs=crs,
     )
     routes.insert(0, "link_id", [f"L{i + 1:05d}" for i in range(len(routes))])
+    segments = _segment_table(G, routes["link_id"], [r.get("_path") for r in rows], crs)
     straight = routes["straight_distance_m"]
     routes["detour_ratio"] = (routes["route_length_m"] / straight).where(straight > 0)
-    attachments = _attachment_table(sites, sinks, site_att, sink_att, routes.crs)
-    return RoutingResult(gpd.GeoDataFrame(routes[ROUTE_COLUMNS], crs=routes.crs), attachments)
+    attachments = _attachment_table(G, sites, sinks, site_att, sink_att, routes.crs)
+    return RoutingResult(
+        gpd.GeoDataFrame(routes[ROUTE_COLUMNS], crs=routes.crs), attachments, segments
+    )
+
+
+def _segment_table(
+    G: nx.Graph, link_ids: pd.Series, paths: list[list[int] | None], crs: object
+) -> gpd.GeoDataFrame:
+    """One row per road edge of each routed link; ``segment_id`` names the edge."""
+    rows = []
+    for lid, path in zip(link_ids, paths, strict=True):
+        for a, b in pairwise(path or []):
+            u, v = min(a, b), max(a, b)
+            rows.append((lid, f"{u}-{v}", G.edges[u, v]["geometry"]))
+    return gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=["link_id", "segment_id", "geometry"]),
+        geometry="geometry",
+        crs=crs,
+    )
 
 
 def _attachment_table(
+    G: nx.Graph,
     sites: gpd.GeoDataFrame,
     sinks: gpd.GeoDataFrame,
     site_att: list[Attachment],
@@ -417,11 +449,17 @@ def _attachment_table(
     crs: object,
 ) -> gpd.GeoDataFrame:
     atts = site_att + sink_att
+    sizes = pd.Series([G.nodes[n]["component"] for n in G]).value_counts()
+    comps = [G.nodes[a.node]["component"] if a.node is not None else None for a in atts]
     return gpd.GeoDataFrame(
         {
             "id": list(sites["site_id"]) + list(sinks["sink_id"]),
             "kind": ["site"] * len(sites) + list(sinks["sink_kind"]),
             "snap_distance_m": [a.spur_m for a in atts],
+            "component": pd.array(comps, dtype="Int64"),
+            "component_nodes": pd.array(
+                [sizes.get(c) if c is not None else None for c in comps], dtype="Int64"
+            ),
         },
         geometry=[a.point for a in atts],
         crs=crs,
@@ -460,7 +498,12 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
             cfg.routing.max_snap_distance_m,
             ", ".join(result.attachments.loc[far, "id"].astype(str).head(20)),
         )
-    with atomic_path(paths.routes) as tmp_r, atomic_path(paths.attachments) as tmp_a:
+    with (
+        atomic_path(paths.routes) as tmp_r,
+        atomic_path(paths.attachments) as tmp_a,
+        atomic_path(paths.route_segments) as tmp_s,
+    ):
         routes.to_parquet(tmp_r, index=False)
         result.attachments.to_parquet(tmp_a, index=False)
-    log.info("wrote %s and %s", paths.routes, paths.attachments)
+        result.segments.to_parquet(tmp_s, index=False)
+    log.info("wrote %s, %s and %s", paths.routes, paths.attachments, paths.route_segments)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import hashlib
+import zipfile
 from pathlib import Path
 
+import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 from affine import Affine
+from shapely.geometry import LineString, box
+
 from conftest import X0, Y0, TinyRegion, run_cli, to_lonlat, write_raster
 
 
@@ -75,8 +79,12 @@ CASES = {
         ["roads.gpkg", "fclass"],
     ),
     "no_roads_in_region": (
-        {"roads": {"classes": ["primary"]}},
+        {"roads": {"classes": {"residential": {"follow": False}}}},
         ["roads.gpkg", "no roads inside the region"],
+    ),
+    "no_such_road_layer": (
+        {"roads": {"layer": "road_link"}},
+        ["roads.gpkg", "no layer 'road_link'", "roads.layer"],
     ),
     "not_projected_crs": (
         {"region": {"crs": 4326}},
@@ -142,6 +150,34 @@ def test_roads_file_not_a_vector(built: TinyRegion) -> None:
     (built.root / "data/raw/tiny/roads.gpkg").write_bytes(b"\x00garbage")
     proc = run_cli("ingest_roads", "--region", "tiny", root=built.root)
     _assert_clean_failure(proc, "roads.gpkg")
+
+
+def test_roads_zip_without_road_layer(built: TinyRegion) -> None:
+    """A Geofabrik-like .shp.zip holding no gis_osm_roads_free_1 layer."""
+    parts = built.root / "zip_parts"
+    parts.mkdir()
+    for name, geometry in [
+        ("gis_osm_railways_free_1", LineString([(X0, Y0), (X0 + 100, Y0)])),
+        ("gis_osm_buildings_a_free_1", box(X0, Y0, X0 + 10, Y0 + 10)),
+    ]:
+        gdf = gpd.GeoDataFrame({"osm_id": ["1"]}, geometry=[geometry], crs=27700)
+        gdf.to_file(parts / f"{name}.shp", driver="ESRI Shapefile")
+    with zipfile.ZipFile(built.root / "data/raw/tiny/county-free.shp.zip", "w") as zf:
+        for part in sorted(parts.iterdir()):
+            zf.write(part, part.name)
+    before = _outputs(built)
+    built.write_config(roads={"path": "data/raw/tiny/county-free.shp.zip"})
+    proc = run_cli("all", "--region", "tiny", root=built.root)
+    _assert_clean_failure(
+        proc,
+        "county-free.shp.zip",
+        "no road layer",
+        "gis_osm_railways_free_1",
+        "gis_osm_buildings_a_free_1",
+        "roads.layer",
+    )
+    assert _outputs(built) == before
+    _no_temp_files(built)
 
 
 def test_unknown_region_lists_known(tiny_region: TinyRegion) -> None:

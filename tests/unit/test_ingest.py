@@ -6,7 +6,6 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
-import osmium
 import pandas as pd
 import pytest
 import rasterio
@@ -15,7 +14,7 @@ from pyproj import CRS, Transformer
 from shapely.geometry import box
 
 from conftest import X0, Y0, to_lonlat, write_raster
-from pipeline.config import HeatDemandConfig, RoadsConfig, SourcesConfig
+from pipeline.config import HeatDemandConfig, SourcesConfig
 from pipeline.errors import InputError
 from pipeline.stages.ingest_heat_demand import (
     Grid,
@@ -23,7 +22,6 @@ from pipeline.stages.ingest_heat_demand import (
     read_heat_demand,
     reproject_heat_demand,
 )
-from pipeline.stages.ingest_roads import read_osm_roads, select_roads
 from pipeline.stages.ingest_sources import SiteInput, ingest_sources, read_sites
 
 REGION = box(X0 - 100, Y0 - 100, X0 + 500, Y0 + 500)
@@ -142,47 +140,6 @@ class TestSources:
         ).to_file(path, driver="GPKG")
         sites, _ = _ingest(SourcesConfig(path=path))
         assert sites.geometry.iloc[0].x == pytest.approx(X0 + 5)
-
-
-def _write_osm(path: Path, nodes: dict[int, tuple[float, float]], ways: list[tuple]) -> None:
-    with osmium.SimpleWriter(str(path)) as w:
-        for nid, (lon, lat) in sorted(nodes.items()):
-            w.add_node(osmium.osm.mutable.Node(id=nid, location=(lon, lat), tags={}))
-        for wid, refs, tags in ways:
-            w.add_way(osmium.osm.mutable.Way(id=wid, nodes=refs, tags=tags))
-
-
-class TestRoads:
-    def test_clipped_pbf_keeps_the_parts_present(self, tmp_path: Path) -> None:
-        path = tmp_path / "clipped.osm.pbf"
-        nodes = {i: (-0.1 + 0.001 * i, 51.5) for i in range(1, 6)}
-        # way 10 refers to node 99, which is not in the file (a clipped extract)
-        ways = [
-            (10, [1, 2, 99, 3, 4, 5], {"highway": "residential", "name": "A Street"}),
-            (11, [1, 99], {"highway": "service"}),
-            (12, [2, 3], {"building": "yes"}),
-        ]
-        _write_osm(path, nodes, ways)
-        roads = read_osm_roads(path, (-1, 51, 1, 52))
-        assert roads["osm_id"].tolist() == [10, 10]
-        assert [len(g.coords) for g in roads.geometry] == [2, 3]
-        assert roads["road_class"].tolist() == ["residential", "residential"]
-
-    def test_motorways_are_not_followed_by_default(self) -> None:
-        from shapely.geometry import LineString
-
-        roads = gpd.GeoDataFrame(
-            {"road_class": ["motorway", "primary", "motorway_link", None]},
-            geometry=[LineString([(X0, Y0), (X0 + 100, Y0)])] * 4,
-            crs=27700,
-        )
-        cfg = RoadsConfig(path=Path("x.gpkg"))
-        kept = select_roads(roads, cfg=cfg, region=REGION, crs=BNG)
-        assert kept["road_class"].tolist() == ["primary"]
-        only = RoadsConfig(path=Path("x.gpkg"), classes=["motorway"], exclude_classes=[])
-        assert select_roads(roads, cfg=only, region=REGION, crs=BNG)["road_class"].tolist() == [
-            "motorway"
-        ]
 
 
 class TestHeatDemand:
