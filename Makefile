@@ -24,7 +24,7 @@ S := pipeline/stages
 GPKG := $(O)/heat_links.gpkg
 
 # Goals that need a valid REGION and the region's input variables.
-REGION_GOALS := all clean $(GPKG)
+REGION_GOALS := all clean $(GPKG) $(O)/report.html
 ifneq ($(filter $(REGION_GOALS) data/% outputs/%,$(MAKECMDGOALS)),)
 ifeq ($(filter $(REGION),$(REGIONS)),)
 $(error Unknown REGION '$(REGION)'. Known regions: $(REGIONS). To run your own, add data/regions/$(REGION).yml or use `heatlink all --config FILE`)
@@ -45,8 +45,12 @@ help: ## list the targets and regions (default)
 	@echo
 	@echo "Regions (data/regions/*.yml): $(REGIONS)   [default: $(REGION)]"
 
-all: $(GPKG) ## run every stage for REGION and print the GeoPackage path
+REPORT := $(O)/report.html
+
+all: $(REPORT) ## run every stage for REGION and print the paths of its outputs
 	@echo "GeoPackage: $(GPKG)"
+	@echo "Report:     $(REPORT)"
+	@echo "Links CSV:  $(O)/links.csv"
 
 test: $(VENV_OK) ## install if needed and run the whole test suite
 	$(PY) -m ruff check pipeline tests
@@ -98,5 +102,7 @@ $(I)/assessed_links.parquet: $(I)/routes.parquet $(I)/sources.parquet $(I)/deman
 	$(HEATLINK) assess_links --region $(REGION)
 $(I)/allocation.parquet: $(I)/assessed_links.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/heat_networks.parquet $(C)/zones.json $(C)/existing_networks.json $(S)/allocate_heat.py
 	$(HEATLINK) allocate_heat --region $(REGION)
-$(GPKG): $(I)/allocation.parquet $(I)/sources.parquet $(I)/attachments.parquet $(I)/demand_zones.parquet $(I)/assessed_links.parquet $(S)/export_geopackage.py
+$(GPKG): $(I)/allocation.parquet $(I)/sources.parquet $(I)/attachments.parquet $(I)/route_segments.parquet $(I)/heat_networks.parquet $(I)/demand_zones.parquet $(I)/assessed_links.parquet $(C)/cost.json $(C)/routing.json $(C)/existing_networks.json $(C)/zones.json $(S)/export_geopackage.py $(wildcard pipeline/data/styles/*.qml) pipeline/data/fields.csv
 	$(HEATLINK) export_geopackage --region $(REGION) > /dev/null
+$(REPORT): $(GPKG) $(I)/roads.parquet data/regions/$(REGION).yml $(S)/write_report.py
+	$(HEATLINK) write_report --region $(REGION)

@@ -138,7 +138,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         for current in STAGES if args.stage == "all" else (args.stage,):
             run_stage(current, paths, cfg)
-        if args.stage in ("all", "export_geopackage"):
+        if args.stage == "export_geopackage":
             print(paths.geopackage)
         return 0
     except InputError as exc:

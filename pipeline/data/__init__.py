@@ -110,3 +110,24 @@ def load_road_classes() -> pd.DataFrame:
     """
     with files(__name__).joinpath("road_classes.csv").open("r", encoding="utf-8") as f:
         return pd.read_csv(f, dtype=str, keep_default_na=False)
+
+
+def load_fields() -> pd.DataFrame:
+    """The GeoPackage contract: every layer's fields, in order, with unit and description.
+
+    ``fields.csv`` has the columns ``layer``, ``field``, ``unit`` and ``description``;
+    ``docs/outputs.md`` shows the same tables (a test checks that they agree). Cost
+    fields are named for EUR; the export renames them for ``cost.currency``.
+
+    Examples
+    --------
+    >>> load_fields().query("layer == 'links'")["field"].iloc[0]
+    'link_id'
+    """
+    with files(__name__).joinpath("fields.csv").open("r", encoding="utf-8") as f:
+        return pd.read_csv(f, dtype=str, keep_default_na=False)
+
+
+def load_style(name: str) -> str:
+    """The text of a shipped QGIS style (``styles/<name>``)."""
+    return files(__name__).joinpath("styles", name).read_text(encoding="utf-8")

@@ -18,6 +18,7 @@ STAGES: tuple[str, ...] = (
     "assess_links",
     "allocate_heat",
     "export_geopackage",
+    "write_report",
 )
 
 CONFIG_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -38,5 +39,6 @@ CONFIG_SECTIONS: dict[str, tuple[str, ...]] = {
         "existing_networks",
     ),
     "allocate_heat": ("zones", "existing_networks"),
-    "export_geopackage": ("region", "cost"),
+    "export_geopackage": ("region", "cost", "routing", "existing_networks", "zones"),
+    "write_report": (),
 }

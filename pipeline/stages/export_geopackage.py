@@ -1,111 +1,84 @@
 """Export the deliverable GeoPackage of a region.
 
 Inputs
-    ``sources.parquet``, ``attachments.parquet``, ``demand_zones.parquet`` and
-    ``assessed_links.parquet`` in ``data/interim/<region>/``.
+    ``sources.parquet``, ``demand_zones.parquet``, ``heat_networks.parquet``,
+    ``assessed_links.parquet``, ``allocation.parquet``, ``attachments.parquet`` and
+    ``route_segments.parquet`` in ``data/interim/<region>/``; the stage logs and the
+    input files (for provenance).
 Outputs
-    ``outputs/<region>/heat_links.gpkg`` with the layers ``sources``, ``demand_zones``,
-    ``links`` (viable links) and ``rejected_links`` (every failed candidate and why), all
-    in the region CRS. The fields and units are listed in ``docs/outputs.md``.
+    ``outputs/<region>/heat_links.gpkg`` (GeoPackage 1.2) with the layers ``sources``,
+    ``demand_zones``, ``existing_networks``, ``sinks``, ``links`` (viable links),
+    ``rejected_links`` (every failed candidate and why), ``corridors`` and
+    ``network_qa``, all in the region CRS; a default QGIS style per layer in
+    ``layer_styles``; field descriptions in ``gpkg_data_columns``; provenance in
+    ``run_info``. The fields and units are listed in ``docs/outputs.md``, and in
+    ``pipeline/data/fields.csv``, from which the file's descriptions come.
 Config keys
-    ``cost.currency`` (the currency code in the cost field names).
+    ``cost.currency`` (the currency code in the cost field names),
+    ``routing.spur_warning_m`` and ``routing.max_snap_distance_m`` (for network_qa).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import re
+import sqlite3
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
+import pandas as pd
 import pyogrio
+import shapely
 
-from pipeline.config import RegionFile
+from pipeline import __version__
+from pipeline.config import RegionFile, RoutingConfig
+from pipeline.data import load_fields, load_style
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
+from pipeline.stages import STAGES
 
 log = logging.getLogger("heatlink.export_geopackage")
 
-# Layer name -> (geometry type, fields in order). This is the GeoPackage contract; keep it
-# in step with docs/outputs.md (a test checks that they agree). "{cur}" in a field name is
-# the lower-case currency code of cost.currency (see layer_fields).
-_LAYER_TEMPLATES: dict[str, tuple[str, list[str]]] = {
-    "sources": (
-        "Point",
-        [
-            "site_id",
-            "name",
-            "kind",
-            "cooling",
-            "it_load_mw",
-            "heat_available_mw",
-            "heat_assumed",
-            "source_temp_c",
-            "snap_distance_m",
-        ],
-    ),
-    "demand_zones": (
-        "MultiPolygon",
-        ["zone_id", "annual_demand_mwh", "peak_demand_mw", "area_ha", "n_cells", "snap_distance_m"],
-    ),
-    "links": (
-        "LineString",
-        [
-            "link_id",
-            "site_id",
-            "zone_id",
-            "route_length_m",
-            "straight_distance_m",
-            "detour_ratio",
-            "site_spur_m",
-            "zone_spur_m",
-            "design_heat_mw",
-            "dn",
-            "pipe_series",
-            "pipe_kind",
-            "velocity_m_per_s",
-            "pressure_gradient_pa_per_m",
-            "heat_loss_w_per_m",
-            "annual_heat_loss_mwh",
-            "heat_loss_pct",
-            "heat_sent_mwh",
-            "delivered_heat_mwh",
-            "supply_temp_drop_k",
-            "supply_temp_c",
-            "return_temp_c",
-            "cop",
-            "heat_pump_mw",
-            "source_heat_mwh",
-            "hp_electricity_mwh",
-            "pump_electricity_mwh",
-            "linear_heat_density_mwh_per_m",
-            "co2_saving_t_per_yr",
-            "co2_saving_lifetime_t",
-            "pipe_capex_{cur}",
-            "heat_pump_capex_{cur}",
-            "om_cost_{cur}_per_yr",
-            "electricity_cost_{cur}_per_yr",
-            "lcoh_{cur}_per_mwh",
-        ],
-    ),
-    "rejected_links": (
-        "LineString",
-        ["link_id", "site_id", "zone_id", "reason", "route_length_m", "straight_distance_m"],
-    ),
+GEOMETRY_TYPES: dict[str, str] = {
+    "sources": "Point",
+    "demand_zones": "MultiPolygon",
+    "existing_networks": "MultiLineString",
+    "sinks": "Point",
+    "links": "LineString",
+    "rejected_links": "LineString",
+    "corridors": "LineString",
+    "network_qa": "Point",
 }
+STYLE_FILES: dict[str, str] = {
+    "sources": "sources.qml",
+    "demand_zones": "demand_zones.qml",
+    "existing_networks": "existing_networks.qml",
+    "links": "links.qml",
+    "rejected_links": "rejected_links.qml",
+    "corridors": "corridors.qml",
+}
+GEOMETRY_COLUMN = "geom"
+_CURRENCY = re.compile(r"_eur(?=_|$)")
 
 
 def layer_fields(currency: str) -> dict[str, tuple[str, list[str]]]:
-    """The layers and their fields, with cost fields named for ``currency`` (e.g. GBP).
+    """The layers, their geometry types and fields, with cost fields named for ``currency``.
 
     Examples
     --------
-    >>> layer_fields("GBP")["links"][1][-1]
+    >>> layer_fields("GBP")["links"][1][-3]
     'lcoh_gbp_per_mwh'
     """
-    cur = currency.lower()
+    fields = load_fields()
+    cur = "_" + currency.lower()
     return {
-        name: (geom, [field.format(cur=cur) for field in fields])
-        for name, (geom, fields) in _LAYER_TEMPLATES.items()
+        name: (geom, [_CURRENCY.sub(cur, f) for f in fields.loc[fields["layer"] == name, "field"]])
+        for name, geom in GEOMETRY_TYPES.items()
     }
 
 
@@ -113,64 +86,382 @@ LAYERS = layer_fields("EUR")
 """The layers of a run in EUR, the default ``cost.currency``."""
 
 
+def _corridors(links: gpd.GeoDataFrame, segments: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Road segments used by at least one viable link, with what they carry."""
+    used = segments.merge(
+        links[["link_id", "site_id", "sink_id", "design_heat_mw", "dn", "recommended"]],
+        on="link_id",
+    )
+    if used.empty:
+        return gpd.GeoDataFrame(
+            columns=[*LAYERS["corridors"][1], "geometry"], geometry="geometry", crs=links.crs
+        )
+
+    def ids(values: pd.Series) -> str:
+        return ";".join(sorted(set(map(str, values))))
+
+    grouped = used.groupby("segment_id", sort=True)
+    out = grouped.agg(
+        n_links=("link_id", "nunique"),
+        n_recommended=("recommended", "sum"),
+        total_design_heat_mw=("design_heat_mw", "sum"),
+        max_dn=("dn", "max"),
+        site_ids=("site_id", ids),
+        sink_ids=("sink_id", ids),
+    ).reset_index()
+    geom = grouped["geometry"].first().reindex(out["segment_id"]).to_numpy()
+    out["length_m"] = shapely.length(geom)
+    return gpd.GeoDataFrame(out, geometry=geom, crs=links.crs)
+
+
+def _network_qa(
+    attachments: gpd.GeoDataFrame,
+    subjects: gpd.GeoDataFrame,
+    links: pd.DataFrame,
+    routing: RoutingConfig,
+) -> gpd.GeoDataFrame:
+    """What could make the results wrong: small road components, long spurs, no road,
+    and sites or sinks with no viable link."""
+    att = attachments.set_index(["kind", "id"])
+    reached = set(links["site_id"]) | set(links["sink_id"])
+    rows = []
+    for s in subjects.itertuples():
+        key = (s.kind, s.id)
+        a = att.loc[key] if key in att.index else None
+        where = s.geometry
+
+        def add(check: str, detail: str, value: float) -> None:
+            rows.append((check, s.kind, s.id, detail, value, where))  # noqa: B023
+
+        if a is None or pd.isna(a["snap_distance_m"]):
+            add(
+                "no_road_nearby",
+                f"no allowed road within {routing.max_snap_distance_m:g} m",
+                np.nan,
+            )
+        else:
+            if a["component"] != 0:
+                add(
+                    "small_road_component",
+                    f"joins road component {a['component']} of {a['component_nodes']} nodes, "
+                    "not the main network; check for a missing road or junction",
+                    float(a["component_nodes"]),
+                )
+            if a["snap_distance_m"] > routing.spur_warning_m:
+                add(
+                    "long_spur",
+                    f"spur of {a['snap_distance_m']:.0f} m to the nearest allowed road",
+                    float(a["snap_distance_m"]),
+                )
+        if s.id not in reached:
+            add("reaches_nothing", "no viable link", np.nan)
+    return gpd.GeoDataFrame(
+        pd.DataFrame(rows, columns=[*LAYERS["network_qa"][1], "geometry"]),
+        geometry="geometry",
+        crs=attachments.crs,
+    )
+
+
 def export_layers(
     sources: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
+    networks: gpd.GeoDataFrame,
     links: gpd.GeoDataFrame,
+    allocation: pd.DataFrame,
     attachments: gpd.GeoDataFrame,
+    segments: gpd.GeoDataFrame,
     *,
     currency: str = "EUR",
+    routing: RoutingConfig | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
     """Shape the stage outputs into the GeoPackage layers of :func:`layer_fields`."""
+    routing = routing or RoutingConfig()
+    crs = sources.crs
     snap = attachments.set_index(["kind", "id"])["snap_distance_m"]
-    sources = sources.assign(
-        snap_distance_m=snap.get("site", snap.iloc[:0]).reindex(sources["site_id"]).to_numpy()
+
+    def snapped(kind: str, ids: pd.Series) -> np.ndarray:
+        return snap.reindex(pd.MultiIndex.from_arrays([[kind] * len(ids), ids])).to_numpy()
+
+    sources = sources.assign(snap_distance_m=snapped("site", sources["site_id"]))
+    zones = zones.assign(snap_distance_m=snapped("zone", zones["zone_id"]))
+    networks = networks.assign(snap_distance_m=snapped("network", networks["network_id"]))
+    links = links.merge(allocation, on="link_id", how="left")
+    links["recommended"] = links["recommended"].fillna(False).astype(bool)
+    viable = links[links["reason"].isna()]
+
+    per_sink = viable.groupby("sink_id").agg(
+        n_viable_links=("link_id", "size"), allocated_heat_mw=("allocated_heat_mw", "sum")
     )
-    zones = zones.assign(
-        snap_distance_m=snap.get("zone", snap.iloc[:0]).reindex(zones["zone_id"]).to_numpy()
+    sinks = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "sink_id": zones["zone_id"],
+                    "sink_kind": "zone",
+                    "annual_demand_mwh": zones["annual_demand_mwh"],
+                    "peak_demand_mw": zones["peak_demand_mw"],
+                    "geometry": zones.geometry.representative_point(),
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "sink_id": networks["network_id"],
+                    "sink_kind": "network",
+                    "annual_demand_mwh": networks.get("annual_demand_mwh", np.nan),
+                    "peak_demand_mw": networks.get("peak_demand_mw", np.nan),
+                    "geometry": networks.geometry.representative_point(),
+                }
+            ),
+        ],
+        ignore_index=True,
     )
-    viable = links["reason"].isna()
+    sinks = sinks.join(per_sink, on="sink_id")
+    sinks["n_viable_links"] = sinks["n_viable_links"].fillna(0).astype(int)
+    sinks["allocated_heat_mw"] = sinks["allocated_heat_mw"].fillna(0.0)
+    networks = networks.assign(
+        geometry=[
+            shapely.boundary(g) if g.geom_type.endswith("Polygon") else g for g in networks.geometry
+        ]
+    )
+    subjects = gpd.GeoDataFrame(
+        {
+            "kind": ["site"] * len(sources) + list(sinks["sink_kind"]),
+            "id": list(sources["site_id"]) + list(sinks["sink_id"]),
+        },
+        geometry=list(sources.geometry) + list(sinks["geometry"]),
+        crs=crs,
+    )
     frames = {
         "sources": sources,
         "demand_zones": zones,
-        "links": links[viable],
-        "rejected_links": links[~viable],
+        "existing_networks": networks,
+        "sinks": gpd.GeoDataFrame(sinks, geometry="geometry", crs=crs),
+        "links": viable,
+        "rejected_links": links[links["reason"].notna()],
+        "corridors": _corridors(viable, segments),
+        "network_qa": _network_qa(attachments, subjects, viable, routing),
     }
     return {
         name: gpd.GeoDataFrame(
             frames[name][fields].reset_index(drop=True),
-            geometry=frames[name].geometry.reset_index(drop=True),
-            crs=links.crs or sources.crs,
+            geometry=gpd.GeoSeries(frames[name].geometry.to_numpy(), crs=crs),
+            crs=crs,
         )
         for name, (_, fields) in layer_fields(currency).items()
     }
 
 
-def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
-    """Write layers to one GeoPackage atomically (GeoPackage 1.2 for older QGIS)."""
+def field_descriptions(currency: str) -> pd.DataFrame:
+    """``layer``, ``field``, ``title`` and ``description`` of every field, for ``currency``."""
+    fields = load_fields()
+    cur = currency.lower()
+    return pd.DataFrame(
+        {
+            "layer": fields["layer"],
+            "field": [_CURRENCY.sub("_" + cur, f) for f in fields["field"]],
+            "title": [
+                f"{f} ({u})" if u else f
+                for f, u in zip(fields["field"], fields["unit"].fillna(""), strict=True)
+            ],
+            "description": fields["description"].str.replace("EUR", currency.upper()),
+        }
+    )
+
+
+def style_rows(layers: dict[str, gpd.GeoDataFrame], currency: str) -> pd.DataFrame:
+    """The ``layer_styles`` rows: one default QGIS style per styled layer."""
+    rows = []
+    lcoh = f"lcoh_{currency.lower()}_per_mwh"
+    for name, file in STYLE_FILES.items():
+        qml = load_style(file)
+        if name == "links":
+            if lcoh in layers["links"].columns and layers["links"][lcoh].notna().any():
+                qml = qml.replace('attr="lcoh_eur_per_mwh"', f'attr="{lcoh}"')
+            else:
+                qml = load_style("links_heat_loss.qml")
+        rows.append(
+            {
+                "f_table_catalog": "",
+                "f_table_schema": "",
+                "f_table_name": name,
+                "f_geometry_column": GEOMETRY_COLUMN,
+                "styleName": f"heatlink {name}",
+                "styleQML": qml,
+                "styleSLD": "",
+                "useAsDefault": True,
+                "description": f"heatlink default style for {name}",
+                "owner": "",
+                "ui": "",
+                "update_time": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_geopackage(
+    layers: dict[str, gpd.GeoDataFrame],
+    path: Path,
+    *,
+    descriptions: pd.DataFrame,
+    styles: pd.DataFrame,
+    run_info: pd.DataFrame,
+) -> None:
+    """Write layers, styles, provenance and field descriptions to one GeoPackage, atomically.
+
+    GeoPackage 1.2 is requested so that QGIS 3.22 and later open it without a warning.
+    """
     with atomic_path(path) as tmp:
         for name, gdf in layers.items():
+            geom = GEOMETRY_TYPES[name]
             pyogrio.write_dataframe(
                 gdf,
                 tmp,
                 layer=name,
                 driver="GPKG",
-                geometry_type=LAYERS[name][0],
-                promote_to_multi=LAYERS[name][0].startswith("Multi"),
+                geometry_type=geom,
+                promote_to_multi=geom.startswith("Multi"),
                 dataset_options=None if tmp.exists() else {"VERSION": "1.2"},
+                layer_options={"GEOMETRY_NAME": GEOMETRY_COLUMN},
             )
+        pyogrio.write_dataframe(
+            styles, tmp, layer="layer_styles", driver="GPKG", layer_options={"FID": "id"}
+        )
+        pyogrio.write_dataframe(run_info, tmp, layer="run_info", driver="GPKG")
+        _write_data_columns(tmp, descriptions)
+
+
+def _write_data_columns(path: Path, descriptions: pd.DataFrame) -> None:
+    """Store field descriptions with the GeoPackage schema extension."""
+    with sqlite3.connect(path) as db:
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS gpkg_extensions (table_name TEXT, column_name TEXT, "
+            "extension_name TEXT NOT NULL, definition TEXT NOT NULL, scope TEXT NOT NULL, "
+            "CONSTRAINT ge_tce UNIQUE (table_name, column_name, extension_name))"
+        )
+        db.execute(
+            "CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, "
+            "column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT, "
+            "mime_type TEXT, constraint_name TEXT, "
+            "CONSTRAINT pk_gdc PRIMARY KEY (table_name, column_name), "
+            "CONSTRAINT gdc_tn UNIQUE (table_name, name))"
+        )
+        db.execute(
+            "INSERT OR IGNORE INTO gpkg_extensions VALUES ('gpkg_data_columns', NULL, "
+            "'gpkg_schema', 'http://www.geopackage.org/spec/#extension_schema', 'read-write')"
+        )
+        db.executemany(
+            "INSERT OR REPLACE INTO gpkg_data_columns (table_name, column_name, name, title, "
+            "description) VALUES (?, ?, ?, ?, ?)",
+            [
+                (r.layer, r.field, r.field, r.title, r.description)
+                for r in descriptions.itertuples()
+            ],
+        )
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _osm_timestamp(path: Path) -> str:
+    """The replication timestamp in an OSM file's header, else its timestamp, else ''."""
+    import osmium
+
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            header = reader.header()
+            return header.get("osmosis_replication_timestamp") or header.get("timestamp") or ""
+        finally:
+            reader.close()
+    except RuntimeError:
+        return ""
+
+
+def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
+    """``run_info`` rows (key, value): config, inputs, versions and times of the run."""
+    from pipeline.stages.ingest_roads import is_osm_file
+
+    rows: list[tuple[str, str]] = [
+        ("config", json.dumps(cfg.model_dump(mode="json"), sort_keys=True)),
+        ("crs", cfg.crs.to_string()),
+    ]
+    networks = [cfg.existing_networks.path] if cfg.existing_networks else []
+    roads = [cfg.roads.path] if cfg.roads.path else []
+    for p in dict.fromkeys(
+        cfg.sources.input_paths() + roads + cfg.heat_demand.input_paths() + networks
+    ):
+        info = {"name": p.name, "path": str(p)}
+        if p.is_file():
+            info |= {"size_bytes": p.stat().st_size, "sha256": _sha256(p)}
+            if is_osm_file(p):
+                info["osm_timestamp"] = _osm_timestamp(p)
+        rows.append(("input", json.dumps(info)))
+    packages = {"heatlink": __version__}
+    for pkg in (
+        "geopandas",
+        "shapely",
+        "pyproj",
+        "networkx",
+        "osmnx",
+        "rasterio",
+        "pyogrio",
+        "osmium",
+        "numpy",
+        "pandas",
+        "scipy",
+    ):
+        try:
+            packages[pkg] = version(pkg)
+        except PackageNotFoundError:
+            continue
+    packages["GDAL"] = pyogrio.__gdal_version_string__
+    rows.append(("versions", json.dumps(packages)))
+    times = []
+    for stage in STAGES:
+        log_file = paths.logs / f"{stage}.log"
+        if log_file.is_file():
+            lines = log_file.read_text(encoding="utf-8").splitlines()
+            if lines:
+                times.append((stage, lines[0][:23], lines[-1][:23]))
+    for stage, start, end in times:
+        rows.append((f"stage:{stage}", json.dumps({"start": start, "end": end})))
+    if times:
+        rows.append(("run_start", min(t[1] for t in times)))
+    rows.append(("run_end", datetime.now().strftime("%Y-%m-%d %H:%M:%S,%f")[:23]))
+    return pd.DataFrame(rows, columns=["key", "value"])
 
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
     """Read the stage outputs and write outputs/<region>/heat_links.gpkg."""
+    currency = cfg.cost.currency
+    networks = read_geoparquet(paths.heat_networks)
+    ncfg = cfg.existing_networks
+    if ncfg is not None and ncfg.annual_demand_mwh is not None:
+        networks["annual_demand_mwh"] = ncfg.annual_demand_mwh
+        networks["peak_demand_mw"] = ncfg.annual_demand_mwh / cfg.zones.full_load_hours_h
     layers = export_layers(
         read_geoparquet(paths.sources),
         read_geoparquet(paths.demand_zones),
+        networks,
         read_geoparquet(paths.assessed_links),
+        pd.read_parquet(paths.allocation),
         read_geoparquet(paths.attachments),
-        currency=cfg.cost.currency,
+        read_geoparquet(paths.route_segments),
+        currency=currency,
+        routing=cfg.routing,
     )
-    write_geopackage(layers, paths.geopackage)
+    write_geopackage(
+        layers,
+        paths.geopackage,
+        descriptions=field_descriptions(currency),
+        styles=style_rows(layers, currency),
+        run_info=provenance(paths, cfg),
+    )
     log.info(
         "wrote %s: %s",
         paths.geopackage,

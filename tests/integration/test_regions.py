@@ -9,6 +9,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pyogrio
 import pytest
 import shapely
@@ -61,7 +62,7 @@ def test_layers_fields_and_crs(region_run) -> None:
     region, root, cfg = region_run
     gpkg = root / "outputs" / region / "heat_links.gpkg"
     listed = {name: geom for name, geom in pyogrio.list_layers(gpkg)}
-    assert set(listed) == set(LAYERS)
+    assert set(listed) == set(LAYERS) | {"layer_styles", "run_info"}
     for name, (geom_type, fields) in LAYERS.items():
         info = pyogrio.read_info(gpkg, layer=name)
         assert list(info["fields"]) == fields, name
@@ -125,3 +126,108 @@ def test_reasons_are_known_codes(region_run) -> None:
     assert codes <= {"no_road_nearby", "unreachable", "beyond_max_length", *REASON_CODES}
     if region == "synthetic":  # built to show every routing outcome
         assert {"beyond_max_length", "unreachable", "no_road_nearby"} <= reasons
+
+
+def test_styles_descriptions_and_provenance(region_run) -> None:
+    import json
+    import sqlite3
+    import xml.etree.ElementTree as ET
+
+    from pipeline.data import load_fields
+    from pipeline.stages.export_geopackage import STYLE_FILES
+
+    region, root, _ = region_run
+    gpkg = root / "outputs" / region / "heat_links.gpkg"
+    with sqlite3.connect(gpkg) as db:
+        assert db.execute("PRAGMA user_version").fetchone()[0] == 10200  # GeoPackage 1.2
+        styles = db.execute(
+            "SELECT f_table_name, f_geometry_column, styleQML, useAsDefault FROM layer_styles"
+        ).fetchall()
+        columns = set(db.execute("SELECT table_name, column_name FROM gpkg_data_columns"))
+        described = dict(
+            ((t, c), d)
+            for t, c, d in db.execute(
+                "SELECT table_name, column_name, description FROM gpkg_data_columns"
+            )
+        )
+        info = dict(db.execute("SELECT key, value FROM run_info WHERE key != 'input'"))
+        inputs = [
+            json.loads(v) for (v,) in db.execute("SELECT value FROM run_info WHERE key = 'input'")
+        ]
+    assert {s[0] for s in styles} == set(STYLE_FILES)
+    for table, geom_col, qml, default in styles:
+        assert default == 1 and geom_col == "geom"
+        renderer = ET.fromstring(qml).find("renderer-v2")
+        attr = renderer.get("attr")
+        if attr:
+            assert attr in pyogrio.read_info(gpkg, layer=table)["fields"], (table, attr)
+    fields = load_fields()
+    for row in fields.itertuples():
+        assert (row.layer, row.field) in columns
+        assert described[(row.layer, row.field)] == row.description
+    assert json.loads(info["config"])["region"]["name"] == region
+    assert {"geopandas", "shapely", "pyproj", "networkx", "GDAL"} <= set(
+        json.loads(info["versions"])
+    )
+    assert info["run_start"] <= info["run_end"]
+    assert inputs and all(len(i["sha256"]) == 64 and i["size_bytes"] > 0 for i in inputs)
+    if region == "helsinki":  # a PBF without replication headers still records its timestamp key
+        assert any("osm_timestamp" in i for i in inputs)
+
+
+def test_report_and_links_csv(region_run) -> None:
+    import re
+
+    region, root, _ = region_run
+    out = root / "outputs" / region
+    page = (out / "report.html").read_text(encoding="utf-8")
+    sources = _layer(root, region, "sources")
+    links = _layer(root, region, "links")
+    rejected = _layer(root, region, "rejected_links")
+    images = re.findall(r'<img alt="([^"]+)" src="data:image/png;base64,', page)
+    assert "overview map" in images
+    assert sum(a.startswith("map of ") for a in images) >= 1
+    assert not re.search(r'(src|href)="https?://', page)  # opens offline
+    summary = re.search(r"<h2>Summary</h2>\s*<p>(.*?)</p>", page, flags=re.S).group(1)
+    assert f"{len(sources)} heat sources" in summary
+    assert f"{len(links)} viable links" in summary and f"{len(rejected)} rejected" in summary
+    sources_table = re.search(r"<h2>Sources</h2>\s*(<table.*?</table>)", page, flags=re.S).group(1)
+    assert sources_table.count("<tr") == len(sources) + 1  # and the header row
+    table = pd.read_csv(out / "links.csv")
+    assert len(table) == len(links) + len(rejected)
+    assert table["viable"].sum() == len(links)
+
+
+def test_report_screenshot_has_a_map(region_run, tmp_path) -> None:
+    """Render the report in headless Chromium (Debian's package) and look at the map."""
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    if chromium is None:
+        pytest.skip("Chromium is not installed (apt install chromium to run this check)")
+    import matplotlib.image
+
+    region, root, _ = region_run
+    shot = tmp_path / f"{region}.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1200,1400",
+            f"--screenshot={shot}",
+            (root / "outputs" / region / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    pixels = matplotlib.image.imread(shot)[..., :3]
+    map_area = pixels[250:1200, 100:1000]  # the overview map sits below the summary
+    assert (map_area.mean(axis=2) < 0.95).mean() > 0.05  # not blank: roads, zones, links
+    assert len(np.unique((map_area * 255).astype(int).reshape(-1, 3), axis=0)) > 50
