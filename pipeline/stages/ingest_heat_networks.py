@@ -3,8 +3,8 @@
 Inputs
     ``existing_networks.path`` (optional): lines or polygons in any layer GDAL reads
     (filtered by ``existing_networks.where``), or an OSM file whose
-    ``man_made=pipeline`` ways carrying ``substance=heat``, ``hot_water`` or ``steam``
-    are read.
+    ``man_made=pipeline`` ways carrying ``substance`` (or the older ``type``) ``heat``,
+    ``hot_water``, ``steam`` or ``district_heating`` are read.
 Outputs
     ``data/interim/<region>/heat_networks.parquet``: one row per network in the region
     CRS (pipes closer than ``existing_networks.join_within_m`` are one network), with
@@ -36,7 +36,8 @@ from pipeline.stages.ingest_roads import is_osm_file
 
 log = logging.getLogger("heatlink.ingest_heat_networks")
 
-HEAT_SUBSTANCES = ("heat", "hot_water", "steam")
+HEAT_SUBSTANCES = ("heat", "hot_water", "steam", "district_heating")
+HEAT_TAG_KEYS = ("substance", "type", "content")
 COLUMNS = ["network_id", "n_pipes", "length_m", "geometry"]
 
 
@@ -53,7 +54,8 @@ def read_osm_heat_pipes(path: Path) -> gpd.GeoDataFrame:
             .with_filter(osmium.filter.TagFilter(("man_made", "pipeline")))
         )
         for way in proc:
-            if way.tags.get("substance") not in HEAT_SUBSTANCES:
+            # substance=* is today's tag; older data (Krems, 2013) has type=heat
+            if not any(way.tags.get(k) in HEAT_SUBSTANCES for k in HEAT_TAG_KEYS):
                 continue
             xy = [(n.location.lon, n.location.lat) for n in way.nodes if n.location.valid()]
             if len(xy) >= 2:

@@ -90,19 +90,22 @@ def _draw(
     links: gpd.GeoDataFrame,
     rejected: gpd.GeoDataFrame,
 ) -> None:
-    roads.plot(ax=ax, color="#bdbdbd", lw=0.4, zorder=1)
-    layers["demand_zones"].plot(ax=ax, color="#fdae61", alpha=0.5, zorder=2)
-    if len(layers.get("existing_networks", [])):
-        layers["existing_networks"].plot(ax=ax, color="#762a83", lw=2, zorder=3)
-    has = rejected.geometry.notna() & ~rejected.geometry.is_empty
-    if has.any():
-        rejected[has].plot(ax=ax, color=REJECTED, lw=1, ls="--", zorder=4)
-    if len(links):
-        rec = links["recommended"].astype(bool) if "recommended" in links else False
-        links[~rec].plot(ax=ax, color=VIABLE, lw=2, zorder=5)
-        if np.any(rec):
-            links[rec].plot(ax=ax, color=RECOMMENDED, lw=3, zorder=6)
-    layers["sources"].plot(ax=ax, color="black", marker="s", markersize=36, zorder=7)
+    rec = links["recommended"].astype(bool) if "recommended" in links else links.index < 0
+    drawn = [
+        (roads, {"color": "#bdbdbd", "lw": 0.4}),
+        (layers["demand_zones"], {"color": "#fdae61", "alpha": 0.5}),
+        (layers.get("existing_networks", roads.iloc[:0]), {"color": "#762a83", "lw": 2}),
+        (
+            rejected[rejected.geometry.notna() & ~rejected.geometry.is_empty],
+            {"color": REJECTED, "lw": 1, "ls": "--"},
+        ),
+        (links[~rec], {"color": VIABLE, "lw": 2}),
+        (links[rec], {"color": RECOMMENDED, "lw": 3}),
+        (layers["sources"], {"color": "black", "marker": "s", "markersize": 36}),
+    ]
+    for z, (gdf, style) in enumerate(drawn, start=1):
+        if len(gdf):
+            gdf.plot(ax=ax, zorder=z, **style)
 
 
 def _legend(ax: plt.Axes) -> None:
