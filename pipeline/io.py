@@ -8,6 +8,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
+import pandas as pd
 import pyogrio
 
 from pipeline.errors import InputError
@@ -58,6 +59,30 @@ def require_file(path: Path, *, key: str) -> None:
         )
 
 
+def list_layers(
+    path: Path, *, fix: str = "give a GeoPackage, Shapefile, GeoJSON or other format GDAL reads"
+) -> list[tuple[str, str]]:
+    """``(name, geometry type)`` of each layer of a GDAL vector file; InputError when GDAL
+    cannot open it."""
+    try:
+        layers = pyogrio.list_layers(path)
+    except Exception as exc:
+        raise InputError(
+            f"GDAL cannot read this file ({str(exc).splitlines()[0]})", where=path, fix=fix
+        ) from None
+    return [(str(n), str(t)) for n, t in layers]
+
+
+def read_csv(path: Path, *, fix: str, **kwargs: object) -> pd.DataFrame:
+    """Read a CSV with pandas; InputError (naming the file and ``fix``) when it cannot."""
+    try:
+        return pd.read_csv(path, **kwargs)
+    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+        raise InputError(
+            f"not a readable CSV ({str(exc).splitlines()[0]})", where=path, fix=fix
+        ) from None
+
+
 def read_vector(
     path: Path,
     *,
@@ -85,15 +110,7 @@ def read_vector(
         An OGR SQL condition on the layer's columns.
     """
     require_file(path, key=key)
-    try:
-        layers = pyogrio.list_layers(path)
-    except Exception as exc:
-        raise InputError(
-            f"GDAL cannot read this file ({str(exc).splitlines()[0]})",
-            where=path,
-            fix="give a GeoPackage, Shapefile, GeoJSON or other format GDAL reads",
-        ) from None
-    names = [str(n) for n in layers[:, 0]]
+    names = [name for name, _ in list_layers(path)]
     if layer is None and len(names) > 1:
         raise InputError(
             f"file has {len(names)} layers ({', '.join(names)})",

@@ -45,7 +45,7 @@ from pipeline.engineering.buildings import (
 from pipeline.engineering.demand import cell_energy_mwh
 from pipeline.errors import InputError
 from pipeline.geo import crs_label, region_polygon, transform_geometry
-from pipeline.io import atomic_path, read_vector, require_file
+from pipeline.io import atomic_path, read_csv, read_vector, require_file
 from pipeline.paths import RegionPaths
 
 log = logging.getLogger("heatlink.ingest_heat_demand")
@@ -363,7 +363,7 @@ def read_building_demand(cfg: BuildingDemandConfig, crs: CRS) -> gpd.GeoDataFram
     key = "heat_demand.buildings.path"
     if cfg.path.suffix.lower() == ".csv":
         require_file(cfg.path, key=key)
-        df = pd.read_csv(cfg.path)
+        df = read_csv(cfg.path, fix="save it as comma-separated UTF-8 text with a header row")
         if {"lat", "lon"} <= set(df.columns):
             pts, src = gpd.points_from_xy(df["lon"], df["lat"]), CRS.from_epsg(4326)
         elif {"x", "y"} <= set(df.columns) and cfg.crs is not None:

@@ -64,7 +64,7 @@ from pipeline.config import RegionFile, RoadClassRule, RoadsConfig
 from pipeline.data import ROAD_CLASS_SCHEMAS, load_road_classes
 from pipeline.errors import InputError
 from pipeline.geo import region_polygon, transform_geometry
-from pipeline.io import atomic_path, read_vector, require_file, write_geoparquet
+from pipeline.io import atomic_path, list_layers, read_vector, require_file, write_geoparquet
 from pipeline.paths import RegionPaths
 
 log = logging.getLogger("heatlink.ingest_roads")
@@ -451,20 +451,13 @@ def choose_layer(path: Path, layer: str | None) -> str | None:
     A GeoPackage with ``road_link`` (OS Open Roads) or a zip with
     ``gis_osm_roads_free_1`` (Geofabrik) needs no ``roads.layer``.
     """
-    import pyogrio
-
     require_file(path, key="roads.path")
-    try:
-        layers = pyogrio.list_layers(path)
-    except Exception as exc:
-        raise InputError(
-            f"GDAL cannot read this file ({str(exc).splitlines()[0]})",
-            where=path,
-            fix="give an OSM file, a Geofabrik .shp.zip, a GeoPackage or another line "
-            "layer GDAL reads",
-        ) from None
-    names = [str(n) for n in layers[:, 0]]
-    listed = ", ".join(f"{n} ({t})" for n, t in zip(names, layers[:, 1], strict=True))
+    layers = list_layers(
+        path,
+        fix="give an OSM file, a Geofabrik .shp.zip, a GeoPackage or another line layer GDAL reads",
+    )
+    names = [n for n, _ in layers]
+    listed = ", ".join(f"{n} ({t})" for n, t in layers)
     if layer is not None:
         if layer not in names:
             raise InputError(

@@ -37,7 +37,7 @@ from pipeline.config import (
 from pipeline.engineering.source import heat_available_mw
 from pipeline.errors import InputError
 from pipeline.geo import region_polygon
-from pipeline.io import read_vector, require_file, write_geoparquet
+from pipeline.io import read_csv, read_vector, require_file, write_geoparquet
 from pipeline.paths import RegionPaths
 
 log = logging.getLogger("heatlink.ingest_sources")
@@ -85,14 +85,12 @@ def read_sites(cfg: SourcesConfig) -> gpd.GeoDataFrame:
 
 
 def _read_csv_sites(path: Path, crs: str | int | None) -> gpd.GeoDataFrame:
-    try:
-        df = pd.read_csv(path, dtype={"site_id": str, "name": str}, skipinitialspace=True)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            f"not a readable CSV ({str(exc).splitlines()[0]})",
-            where=path,
-            fix="save it as comma-separated UTF-8 text with a header row",
-        ) from None
+    df = read_csv(
+        path,
+        fix="save it as comma-separated UTF-8 text with a header row",
+        dtype={"site_id": str, "name": str},
+        skipinitialspace=True,
+    )
     df.columns = [str(c).strip() for c in df.columns]
     if {"lat", "lon"} <= set(df.columns):
         xcol, ycol, src_crs = "lon", "lat", CRS.from_epsg(4326)
@@ -207,14 +205,13 @@ def read_hotmaps_industrial(cfg: HotmapsIndustrialConfig) -> gpd.GeoDataFrame:
     """
     path = cfg.path
     require_file(path, key="sources.hotmaps_industrial.path")
-    try:
-        df = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            f"not a readable ';'-separated CSV ({str(exc).splitlines()[0]})",
-            where=path,
-            fix="give the Hotmaps industrial database CSV as downloaded",
-        ) from None
+    df = read_csv(
+        path,
+        fix="give the Hotmaps industrial database CSV (';'-separated) as downloaded",
+        sep=";",
+        dtype=str,
+        keep_default_na=False,
+    )
     needed = ["SiteID", "SiteName", "geom", "Excess_Heat_Total"]
     missing = [c for c in needed if c not in df.columns]
     if missing:
