@@ -60,6 +60,7 @@ def build_demand_zones(energy: Grid, cfg: ZonesConfig) -> gpd.GeoDataFrame:
     minimum: only the block of 4 cells (4 x 400 MWh) is a zone.
 
     >>> from affine import Affine
+    >>> from pyproj import CRS
     >>> a = np.zeros((5, 5)); a[0:2, 0:2] = 400.0; a[4, 4] = 200.0
     >>> g = Grid(a, Affine(100, 0, 0, 0, -100, 500), CRS(27700))
     >>> cfg = ZonesConfig(min_cell_density_mwh_per_ha=150, min_zone_demand_mwh=300)

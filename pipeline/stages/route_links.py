@@ -43,7 +43,7 @@ from tqdm import tqdm
 from pipeline.config import RegionFile, RoutingConfig
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
-from pipeline.stages.build_road_graph import read_graph
+from pipeline.stages.build_road_graph import graph_from_tables
 
 log = logging.getLogger("heatlink.route_links")
 
@@ -152,7 +152,12 @@ def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
 
 
 def attach(
-    G: nx.Graph, sites: gpd.GeoDataFrame, sinks: gpd.GeoDataFrame, max_snap_distance_m: float
+    G: nx.Graph,
+    sites: gpd.GeoDataFrame,
+    sinks: gpd.GeoDataFrame,
+    max_snap_distance_m: float,
+    *,
+    edges: gpd.GeoDataFrame | None = None,
 ) -> tuple[list[Attachment], list[Attachment]]:
     """Join sites and sinks to the closest point of the nearest road, splitting edges.
 
@@ -160,7 +165,17 @@ def attach(
     it (spur 0 when a road touches it). Roads are also split where they cross a zone's
     boundary or a network's line, so a route reaching a sink has a node where it does.
     """
-    edge_list = list(G.edges(data="geometry"))
+    if edges is None:
+        edge_list = list(G.edges(data="geometry"))
+    else:  # the graph's own edge table: much faster than iterating a large graph
+        edge_list = list(
+            zip(
+                edges["u"].astype(int).tolist(),
+                edges["v"].astype(int).tolist(),
+                edges.geometry.to_numpy().tolist(),
+                strict=True,
+            )
+        )
     geoms = np.array([g for _, _, g in edge_list], dtype=object)
     tree = shapely.STRtree(geoms)
     requests: dict[tuple[int, int], list[float]] = defaultdict(list)
@@ -293,13 +308,15 @@ def route_links(
     cfg: RoutingConfig,
     *,
     networks: gpd.GeoDataFrame | None = None,
+    edges: gpd.GeoDataFrame | None = None,
+    copy_graph: bool = True,
 ) -> RoutingResult:
     """Route every candidate pair of a site and a sink (zone or network) along the roads.
 
     Parameters
     ----------
     G
-        Road graph (see :mod:`pipeline.stages.build_road_graph`). It is not modified.
+        Road graph (see :mod:`pipeline.stages.build_road_graph`).
     sites
         Source points with ``site_id``, in the graph's CRS.
     zones
@@ -308,6 +325,13 @@ def route_links(
         The ``routing`` section.
     networks
         Existing heat networks with ``network_id`` (lines or polygons), if any.
+    edges
+        ``G``'s edge table (``u``, ``v``, geometry), when at hand; it saves iterating a
+        large graph.
+    copy_graph
+        Route on a copy of ``G`` (the default). With False, ``G`` is changed in place
+        (edges are split where sites and sinks join), which saves copying a large graph
+        that the caller does not need again.
 
     Returns
     -------
@@ -333,9 +357,10 @@ def route_links(
     >>> r[["site_id", "zone_id", "route_length_m", "straight_distance_m"]].round(1).values.tolist()
     [['S1', 'Z1', 960.0, 950.0]]
     """
-    G = G.copy()
+    if copy_graph:
+        G = G.copy()
     sinks = sinks_table(zones, networks)
-    site_att, sink_att = attach(G, sites, sinks, cfg.max_snap_distance_m)
+    site_att, sink_att = attach(G, sites, sinks, cfg.max_snap_distance_m, edges=edges)
     targets = _sink_targets(G, sinks, sink_att, cfg.max_snap_distance_m)
     sink_geoms = sinks.geometry.to_numpy()
     site_geoms = sites.geometry.to_numpy()
@@ -471,7 +496,8 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     sites = read_geoparquet(paths.sources)
     zones = read_geoparquet(paths.demand_zones)
     networks = read_geoparquet(paths.heat_networks)
-    G = read_graph(paths)
+    edges = read_geoparquet(paths.graph_edges)
+    G = graph_from_tables(read_geoparquet(paths.graph_nodes), edges)
     log.info(
         "%d sites, %d zones, %d existing networks, graph of %d nodes and %d edges; "
         "max link %.0f m, max spur %.0f m",
@@ -483,7 +509,9 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         cfg.routing.max_link_length_m,
         cfg.routing.max_snap_distance_m,
     )
-    result = route_links(G, sites, zones, cfg.routing, networks=networks)
+    result = route_links(
+        G, sites, zones, cfg.routing, networks=networks, edges=edges, copy_graph=False
+    )
     routes = result.routes
     counts = routes["reason"].fillna("routed").value_counts()
     log.info(
