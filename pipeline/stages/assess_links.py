@@ -267,15 +267,14 @@ def assess_links(
         "hp_electricity_mwh": hp_electricity,
         "pump_electricity_mwh": pump_electricity,
         "linear_heat_density_mwh_per_m": density,
-        "co2_saving_t_per_yr": co2_per_yr,
-        "co2_saving_lifetime_t": lifetime_total(co2_per_yr, cost.pipe_lifetime_years),
+        "co2_saved_t_per_yr": co2_per_yr,
+        "co2_saved_t_lifetime": lifetime_total(co2_per_yr, cost.pipe_lifetime_years),
         **costs,
     }
     for name, values in fields.items():
         out[name] = _column(out.index, routed, values, "Int64" if name == "dn" else "float64")
     out["pipe_series"] = pd.Series(pipes.series, index=out.index, dtype="Int64").where(routed)
-    kind = np.where(is_twin, "twin", "single")
-    out["pipe_kind"] = _column(out.index, routed, np.where(np.isnan(dn), None, kind), "object")
+    out["twin"] = _column(out.index, routed, np.where(np.isnan(dn), pd.NA, is_twin), "boolean")
 
     fails = failed_rules(
         spur_m=np.fmax(
@@ -309,6 +308,7 @@ def cost_field_names(currency: str) -> dict[str, str]:
     return {
         "pipe_capex": f"pipe_capex_{cur}",
         "heat_pump_capex": f"heat_pump_capex_{cur}",
+        "capex": f"capex_{cur}",
         "om_cost": f"om_cost_{cur}_per_yr",
         "electricity_cost": f"electricity_cost_{cur}_per_yr",
         "lcoh": f"lcoh_{cur}_per_mwh",
@@ -444,6 +444,7 @@ def _costs(
     return {
         names["pipe_capex"]: pipe_capex,
         names["heat_pump_capex"]: hp_capex,
+        names["capex"]: pipe_capex + hp_capex,
         names["om_cost"]: om,
         names["electricity_cost"]: electricity_cost,
         names["lcoh"]: np.where(
@@ -461,7 +462,8 @@ def _costs(
 
 def _column(index: pd.Index, routed: np.ndarray, values: object, dtype: str) -> pd.Series:
     """A column over all candidates: ``values`` on the routed rows, missing elsewhere."""
-    col = pd.Series(pd.NA if dtype in ("Int64", "object") else np.nan, index=index, dtype=dtype)
+    missing = pd.NA if dtype in ("Int64", "object", "boolean") else np.nan
+    col = pd.Series(missing, index=index, dtype=dtype)
     col.loc[routed] = values
     return col
 
@@ -504,8 +506,8 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
             viable["heat_loss_pct"].max(),
             viable["cop"].min(),
             viable["cop"].max(),
-            viable["co2_saving_t_per_yr"].min(),
-            viable["co2_saving_t_per_yr"].max(),
+            viable["co2_saved_t_per_yr"].min(),
+            viable["co2_saved_t_per_yr"].max(),
             viable[lcoh].min(),
             viable[lcoh].max(),
             cfg.cost.currency,
