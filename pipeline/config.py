@@ -31,7 +31,7 @@ HEAT_DEMAND_UNITS = ("MWh/ha/yr", "MWh/cell/yr", "kWh/m2/yr", "GJ/ha/yr")
 class Section(BaseModel):
     """Base of every config section: unknown keys are errors, values are frozen."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 class RegionConfig(Section):
@@ -284,6 +284,11 @@ class RoadsConfig(Section):
         default_factory=dict,
         description="Per common class: follow (bool) and/or cost_factor, merged key by key "
         "over the defaults, which do not follow motorways (they may still be crossed).",
+    )
+    default_class: Literal[ROAD_CLASSES] = Field(  # type: ignore[valid-type]
+        default="unclassified",
+        description="Common class given to every line of a layer that has no road-class "
+        "column (a warning says so); one of " + ", ".join(ROAD_CLASSES) + ".",
     )
 
     @model_validator(mode="after")
