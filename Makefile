@@ -23,7 +23,9 @@ C := $(I)/config
 S := pipeline/stages
 GPKG := $(O)/heat_links.gpkg
 
-# Goals that need a valid REGION and the region's input variables.
+STAGES_MK := $(I)/stages.mk
+
+# Goals that need a valid REGION and the region's rules.
 REGION_GOALS := all clean $(GPKG) $(O)/report.html
 ifneq ($(filter $(REGION_GOALS) data/% outputs/%,$(MAKECMDGOALS)),)
 ifeq ($(filter $(REGION),$(REGIONS)),)
@@ -31,7 +33,7 @@ $(error Unknown REGION '$(REGION)'. Known regions: $(REGIONS). To run your own, 
 endif
 endif
 ifneq ($(filter-out clean,$(filter $(REGION_GOALS) data/% outputs/%,$(MAKECMDGOALS))),)
-include $(I)/inputs.mk
+include $(STAGES_MK)
 endif
 
 .PHONY: help all test lint clean bench
@@ -72,37 +74,24 @@ $(VENV_OK): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[test]'
 	touch $@
 
-# Region inputs and per-section config; remade when the region file changes.
-$(I)/inputs.mk: data/regions/$(REGION).yml pipeline/config.py | $(VENV_OK)
+# The region's stage rules, input links and per-section config, written by `heatlink
+# configure` from the stage declarations in pipeline/stages/__init__.py; remade when the
+# region file or the declarations change. The shipped regions' inputs are made first.
+RAW_synthetic := data/raw/synthetic/roads.gpkg data/raw/synthetic/heat_demand.tif data/raw/synthetic/sites.csv
+RAW_helsinki := data/raw/helsinki/helsinki.osm.pbf data/raw/helsinki/heat_demand_mwh_per_ha.tif
+$(STAGES_MK): data/regions/$(REGION).yml pipeline/config.py pipeline/stages/__init__.py pipeline/cli.py | $(VENV_OK) $(RAW_$(REGION))
 	$(HEATLINK) configure --region $(REGION)
-$(C)/%.json: | $(I)/inputs.mk ;
+$(C)/%.json: | $(STAGES_MK) ;
+
+# An input link whose file is gone: say which config key names it.
+$(I)/inputs/%:
+	@echo "heatlink: error: $$(realpath -m --relative-to=. '$@'): input file not found (set by '$*'). Check '$*' in data/regions/$(REGION).yml; relative paths start at the project root." >&2
+	@exit 2
 
 # Inputs of the shipped regions, made here (data/raw is never written by a stage).
-data/raw/synthetic/roads.gpkg data/raw/synthetic/heat_demand.tif data/raw/synthetic/sites.csv &: pipeline/datasets/synthetic.py | $(VENV_OK)
+$(RAW_synthetic) &: pipeline/datasets/synthetic.py | $(VENV_OK)
 	$(PY) -m pipeline.datasets.synthetic --out data/raw/synthetic --size small
-data/raw/helsinki/helsinki.osm.pbf data/raw/helsinki/heat_demand_mwh_per_ha.tif &: pipeline/datasets/helsinki.py pipeline/engineering/buildings.py | $(VENV_OK)
+$(RAW_helsinki) &: pipeline/datasets/helsinki.py pipeline/engineering/buildings.py | $(VENV_OK)
 	$(PY) -m pipeline.datasets.helsinki --out data/raw/helsinki
 
-# The stages.
-$(I)/sources.parquet: $(SOURCES_IN) $(C)/region.json $(C)/sources.json $(S)/ingest_sources.py
-	$(HEATLINK) ingest_sources --region $(REGION)
-$(I)/roads.parquet: $(ROADS_IN) $(C)/region.json $(C)/roads.json $(S)/ingest_roads.py
-	$(HEATLINK) ingest_roads --region $(REGION)
-$(I)/heat_demand_mwh_per_cell.tif: $(HEAT_IN) $(C)/region.json $(C)/heat_demand.json $(S)/ingest_heat_demand.py
-	$(HEATLINK) ingest_heat_demand --region $(REGION)
-$(I)/demand_zones.parquet: $(I)/heat_demand_mwh_per_cell.tif $(C)/zones.json $(S)/build_demand_zones.py
-	$(HEATLINK) build_demand_zones --region $(REGION)
-$(I)/heat_networks.parquet: $(NETWORKS_IN) $(C)/region.json $(C)/existing_networks.json $(S)/ingest_heat_networks.py
-	$(HEATLINK) ingest_heat_networks --region $(REGION)
-$(I)/graph_nodes.parquet $(I)/graph_edges.parquet &: $(I)/roads.parquet $(S)/build_road_graph.py
-	$(HEATLINK) build_road_graph --region $(REGION)
-$(I)/routes.parquet $(I)/attachments.parquet $(I)/route_segments.parquet &: $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/graph_nodes.parquet $(I)/graph_edges.parquet $(I)/heat_networks.parquet $(C)/routing.json $(S)/route_links.py
-	$(HEATLINK) route_links --region $(REGION)
-$(I)/assessed_links.parquet: $(I)/routes.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(C)/network.json $(C)/pipes.json $(C)/heat_pump.json $(C)/carbon.json $(C)/cost.json $(C)/viability.json $(C)/existing_networks.json $(S)/assess_links.py $(wildcard pipeline/engineering/*.py) $(wildcard pipeline/data/*.csv)
-	$(HEATLINK) assess_links --region $(REGION)
-$(I)/allocation.parquet: $(I)/assessed_links.parquet $(I)/sources.parquet $(I)/demand_zones.parquet $(I)/heat_networks.parquet $(C)/zones.json $(C)/existing_networks.json $(S)/allocate_heat.py
-	$(HEATLINK) allocate_heat --region $(REGION)
-$(GPKG): $(I)/allocation.parquet $(I)/sources.parquet $(I)/attachments.parquet $(I)/route_segments.parquet $(I)/heat_networks.parquet $(I)/demand_zones.parquet $(I)/assessed_links.parquet $(C)/cost.json $(C)/routing.json $(C)/existing_networks.json $(C)/zones.json $(S)/export_geopackage.py $(wildcard pipeline/data/styles/*.qml) pipeline/data/fields.csv
-	$(HEATLINK) export_geopackage --region $(REGION) > /dev/null
-$(REPORT): $(GPKG) $(I)/roads.parquet data/regions/$(REGION).yml $(S)/write_report.py
-	$(HEATLINK) write_report --region $(REGION)
+# The stages' rules are in $(STAGES_MK).

@@ -60,7 +60,7 @@ if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
 from pipeline.datasets import synthetic  # noqa: E402
-from pipeline.stages import STAGES  # noqa: E402
+from pipeline.stages import STAGE_NAMES as STAGES  # noqa: E402
 
 BENCH = REPO / "benchmarks"
 REGION = "synthetic"

@@ -1,8 +1,8 @@
 """Command line: ``python -m pipeline STAGE --region R`` or ``--config FILE``.
 
 ``STAGE`` is one of the stages in :data:`pipeline.stages.STAGES`, ``all`` to run them
-in order, or ``configure`` (used by the Makefile) to write the region's make variables
-and per-section config files. User errors end with one line on stderr and exit status 2;
+in order, or ``configure`` (used by the Makefile) to write the region's Make rules,
+input links and per-section config files. User errors end with one line on stderr and exit status 2;
 unexpected errors exit 1 with the traceback in the stage log.
 """
 
@@ -22,7 +22,8 @@ from pipeline.config import RegionFile, load_region_file
 from pipeline.errors import InputError
 from pipeline.io import atomic_path
 from pipeline.paths import RegionPaths
-from pipeline.stages import CONFIG_SECTIONS, STAGES
+from pipeline.readers.extent import with_region_extent
+from pipeline.stages import STAGE_NAMES, STAGES, region_input_files
 
 log = logging.getLogger("heatlink")
 
@@ -34,7 +35,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="heatlink",
         description="Route data-centre waste heat to heat networks along roads.",
     )
-    p.add_argument("stage", choices=[*STAGES, "all", "configure"], help="stage to run")
+    p.add_argument("stage", choices=[*STAGE_NAMES, "all", "configure"], help="stage to run")
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--region", help="a region in data/regions/ (name without .yml)")
     where.add_argument("--config", type=Path, help="a region file anywhere")
@@ -81,47 +82,94 @@ def _setup_logging(paths: RegionPaths, stage: str) -> logging.Handler:
     return fh
 
 
-def run_stage(stage: str, paths: RegionPaths, cfg: RegionFile) -> None:
-    """Run one stage with logging and timing."""
+def run_stage(stage: str, paths: RegionPaths, cfg: RegionFile, *, note: str | None = None) -> None:
+    """Run one stage with logging and timing; ``note`` is logged first when given."""
     module = importlib.import_module(f"pipeline.stages.{stage}")
     _setup_logging(paths, stage)
     t0 = time.perf_counter()
     log.info("%s: region %s", stage, cfg.region.name)
+    if note:
+        log.info("%s", note)
     module.run(paths, cfg)
     log.info("%s: done in %.2f s", stage, time.perf_counter() - t0)
 
 
-def configure(paths: RegionPaths, cfg: RegionFile, region_file: Path) -> None:
-    """Write the region's make variables and one JSON file per config section.
+def configure(
+    paths: RegionPaths, cfg: RegionFile, region_file: Path, *, extent_from_inputs: bool
+) -> None:
+    """Write what ``make`` needs to run the region: config slices, input links and rules.
 
-    A section file is rewritten only when its content changes, so ``make`` reruns
-    only the stages that depend on the changed section.
+    - one JSON file per config section, rewritten only when its content changes, so that
+      ``make`` reruns only the stages that read the changed section;
+    - a link per input file under ``data/interim/<region>/inputs/``, named by the config
+      key that names the file, so that inputs in folders with spaces or non-ASCII names
+      work as Make prerequisites (the real path stays in the provenance);
+    - ``stages.mk``: one rule per stage, derived from :data:`pipeline.stages.STAGES`.
     """
-    paths.config_slices.mkdir(parents=True, exist_ok=True)
-    for section in {s for secs in CONFIG_SECTIONS.values() for s in secs}:
+    for section in {s for stage in STAGES for s in stage.config}:
         value = getattr(cfg, section)
         dumped = value.model_dump(mode="json") if value is not None else None
-        text = json.dumps(dumped, indent=1, sort_keys=True)
-        target = paths.config_slices / f"{section}.json"
-        if not target.is_file() or target.read_text() != text:
-            with atomic_path(target) as tmp:
-                tmp.write_text(text)
-
-    def rel(ps: list[Path]) -> str:
-        return " ".join(
-            os.path.relpath(p, paths.root) if not p.is_absolute() else str(p) for p in ps
+        _write_if_changed(
+            paths.config_slices / f"{section}.json", json.dumps(dumped, indent=1, sort_keys=True)
         )
+    _link_inputs(paths, region_input_files(cfg))
+    rules = stage_rules(paths, cfg, region_file=region_file)
+    if extent_from_inputs:  # the region's extent comes from the input files
+        links = " ".join(_rel(paths.input_links / k, paths.root) for k in region_input_files(cfg))
+        mk = _rel(paths.stages_mk, paths.root)
+        rules += f"\n# region.bbox is not set: its extent comes from the inputs\n{mk}: {links}\n"
+    _write_if_changed(paths.stages_mk, rules)
 
-    networks = [cfg.existing_networks.path] if cfg.existing_networks else []
-    lines = [
-        f"# written by `heatlink configure` from {region_file}; do not edit",
-        f"SOURCES_IN := {rel(cfg.sources.input_paths())}",
-        f"ROADS_IN := {rel([cfg.roads.path] if cfg.roads.path else [])}",
-        f"HEAT_IN := {rel(cfg.heat_demand.input_paths())}",
-        f"NETWORKS_IN := {rel(networks)}",
-    ]
-    with atomic_path(paths.interim / "inputs.mk") as tmp:
-        tmp.write_text("\n".join(lines) + "\n")
+
+def _write_if_changed(target: Path, text: str) -> None:
+    if not target.is_file() or target.read_text(encoding="utf-8") != text:
+        with atomic_path(target) as tmp:
+            tmp.write_text(text, encoding="utf-8")
+
+
+def _link_inputs(paths: RegionPaths, files: dict[str, Path]) -> None:
+    """Point ``inputs/<config key>`` at each input file; remove links no key names."""
+    paths.input_links.mkdir(parents=True, exist_ok=True)
+    for old in paths.input_links.iterdir():
+        if old.name not in files:
+            old.unlink()
+    for key, real in files.items():
+        link = paths.input_links / key
+        target = os.path.relpath(Path(real).absolute(), link.parent.absolute())
+        if link.is_symlink() and os.readlink(link) == target:
+            continue
+        with atomic_path(link) as tmp:
+            tmp.symlink_to(target)
+
+
+def _rel(path: Path, root: Path) -> str:
+    return os.path.relpath(path, root)
+
+
+def stage_rules(paths: RegionPaths, cfg: RegionFile, *, region_file: Path) -> str:
+    """The Make rules of every stage, from the stages' declarations.
+
+    Each stage's targets are its declared outputs; its prerequisites are the outputs of
+    the stages it reads, links to its input files, its config slices, its module and
+    its package files. Several outputs make a grouped target (``&:``).
+    """
+    lines = [f"# written by `heatlink configure` from {region_file}; do not edit", ""]
+    for stage in STAGES:
+        targets = [_rel(getattr(paths, name), paths.root) for name in stage.writes]
+        prereqs = [
+            *(_rel(getattr(paths, name), paths.root) for name in stage.reads),
+            *(_rel(paths.input_links / key, paths.root) for key in stage.input_files(cfg)),
+            *(_rel(paths.config_slices / f"{s}.json", paths.root) for s in stage.config),
+            stage.module_file,
+            *(f"$(wildcard {g})" for g in stage.package_files),
+        ]
+        sep = "&:" if len(targets) > 1 else ":"
+        lines += [
+            f"{' '.join(targets)} {sep} {' '.join(prereqs)}",
+            f"\t$(HEATLINK) {stage.name} --region $(REGION)",
+            "",
+        ]
+    return "\n".join(lines)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -131,13 +179,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     paths: RegionPaths | None = None
     try:
         region_file = _region_file(args)
-        cfg = load_region_file(region_file, root=args.root)
+        cfg, note = with_region_extent(load_region_file(region_file, root=args.root))
         paths = RegionPaths(cfg.region.name, args.root)
         if args.stage == "configure":
-            configure(paths, cfg, region_file)
+            configure(paths, cfg, region_file, extent_from_inputs=note is not None)
             return 0
-        for current in STAGES if args.stage == "all" else (args.stage,):
-            run_stage(current, paths, cfg)
+        for current in STAGE_NAMES if args.stage == "all" else (args.stage,):
+            run_stage(current, paths, cfg, note=note)
         if args.stage == "export_geopackage":
             print(paths.geopackage)
         return 0

@@ -9,12 +9,15 @@ Each stage's core receives only its own slice (for example :class:`RoutingConfig
 
 from __future__ import annotations
 
+import math
 from functools import cached_property
 from pathlib import Path
-from typing import Annotated, Literal, get_args
+from types import UnionType
+from typing import Annotated, Literal, Union, get_args, get_origin
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 from pyproj import CRS
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
@@ -24,6 +27,8 @@ from pipeline.errors import ConfigError
 Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Fraction = Annotated[float, Field(gt=0, le=1)]
+
+Bbox = tuple[float, float, float, float]
 
 HEAT_DEMAND_UNITS = ("MWh/ha/yr", "MWh/cell/yr", "kWh/m2/yr", "GJ/ha/yr")
 
@@ -37,16 +42,20 @@ class Section(BaseModel):
 class RegionConfig(Section):
     """Where the region is and which projected CRS all geometry work uses."""
 
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] = Field(
-        description="Region name; names data/interim/<name>/ and outputs/<name>/."
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]+$")] | None = Field(
+        default=None,
+        description="Region name; names data/interim/<name>/ and outputs/<name>/. It is the "
+        "region file's name without .yml; when given it must equal it.",
     )
     crs: str | int = Field(
         description="Projected CRS for all geometry work: an EPSG code, 'EPSG:27700', "
         "or 'auto' for the UTM zone that pyproj picks from the bounding box."
     )
-    bbox: tuple[float, float, float, float] = Field(
+    bbox: tuple[float, float, float, float] | None = Field(
+        default=None,
         description="Region extent as [xmin, ymin, xmax, ymax] in bbox_crs. Sites, roads "
-        "and heat demand outside it are left out."
+        "and heat demand outside it are left out. When not set, the extent of the road "
+        "file (of the sites and heat map when roads come from Overpass).",
     )
     bbox_crs: str | int = Field(
         default="EPSG:4326", description="CRS of bbox; default longitude/latitude."
@@ -54,10 +63,30 @@ class RegionConfig(Section):
 
     @field_validator("bbox")
     @classmethod
-    def _ordered(cls, v: tuple[float, float, float, float]) -> tuple[float, float, float, float]:
-        if not (v[0] < v[2] and v[1] < v[3]):
+    def _ordered(cls, v: tuple[float, float, float, float] | None) -> Bbox | None:
+        if v is not None and not (v[0] < v[2] and v[1] < v[3]):
             raise ValueError("must be [xmin, ymin, xmax, ymax] with xmin < xmax and ymin < ymax")
         return v
+
+    @model_validator(mode="after")
+    def _bbox_in_its_crs(self) -> RegionConfig:
+        if self.bbox is None:
+            return self
+        src = _parse_crs(self.bbox_crs)
+        xmin, ymin, xmax, ymax = self.bbox
+        lonlat_ok = max(abs(xmin), abs(xmax)) <= 180 and max(abs(ymin), abs(ymax)) <= 90
+        if src.is_geographic and not lonlat_ok:
+            raise ValueError(
+                f"region.bbox {list(self.bbox)} is not longitude/latitude, which "
+                f"region.bbox_crs ({self.bbox_crs}) says it is; if it is in metres, set "
+                "region.bbox_crs to its projected CRS (e.g. 27700)"
+            )
+        if not all(map(math.isfinite, self.bbox_wgs84())):
+            raise ValueError(
+                f"region.bbox {list(self.bbox)} lies outside the area where "
+                f"region.bbox_crs ({self.bbox_crs}) is defined; check region.bbox_crs"
+            )
+        return self
 
     @field_validator("bbox_crs")
     @classmethod
@@ -78,10 +107,16 @@ class RegionConfig(Section):
             )
         return v
 
-    def bbox_wgs84(self) -> tuple[float, float, float, float]:
+    def bbox_wgs84(self) -> Bbox:
         """The bounding box in longitude/latitude."""
         from pyproj import Transformer
 
+        if self.bbox is None:
+            raise ConfigError(
+                "the region's extent is not known yet",
+                where="region.bbox",
+                fix="set region.bbox, or run through `heatlink`, which takes it from the roads",
+            )
         src = _parse_crs(self.bbox_crs)
         if src.equals(CRS.from_epsg(4326)):
             return self.bbox
@@ -687,13 +722,70 @@ def _format_loc(loc: tuple[int | str, ...]) -> str:
     return ".".join(str(p) for p in loc)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """A YAML loader that refuses a key given twice in one mapping."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: dict[object, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                raise ConfigError(
+                    f"key '{key}' is given twice (lines {seen[key]} and {line})",
+                    where=f"{key_node.start_mark.name}, line {line}",
+                    fix="keep one of them",
+                )
+            seen[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+def _read_yaml(path: Path) -> dict:
+    try:
+        with path.open(encoding="utf-8") as f:
+            raw = yaml.load(f, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader)
+    except UnicodeDecodeError:
+        raise ConfigError("not UTF-8 text", where=path, fix="save it as UTF-8") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}, line {mark.line + 1}" if mark else path
+        raise ConfigError(
+            f"not valid YAML ({getattr(exc, 'problem', exc)})",
+            where=where,
+            fix="fix the YAML syntax",
+        ) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("expected a mapping of sections", where=path, fix="see docs")
+    return raw
+
+
+def _region_name(raw: dict, path: Path) -> dict:
+    """Put the file's stem into ``region.name``; refuse a name that differs from it.
+
+    One region file, one name: a copied file that keeps another region's name would
+    otherwise write into that region's folders.
+    """
+    region = raw.get("region")
+    if not isinstance(region, dict):
+        return raw
+    name = region.get("name")
+    if name is not None and str(name) != path.stem:
+        raise ConfigError(
+            f"region.name '{name}' differs from the file name '{path.stem}'",
+            where=path,
+            fix=f"rename the file to {name}.yml, or set region.name to '{path.stem}' or "
+            "remove it (the file name is the region's name)",
+        )
+    return {**raw, "region": {**region, "name": path.stem}}
+
+
 def load_region_file(path: str | Path, *, root: str | Path = ".") -> RegionFile:
     """Read and validate a region file.
 
     Parameters
     ----------
     path
-        The YAML file.
+        The YAML file. Its name without ``.yml`` is the region's name.
     root
         Directory that relative paths in the file are resolved against.
 
@@ -709,53 +801,68 @@ def load_region_file(path: str | Path, *, root: str | Path = ".") -> RegionFile:
             where=path,
             fix="check the path, or list the shipped regions with `make help`",
         )
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}, line {mark.line + 1}" if mark else path
-        raise ConfigError(
-            f"not valid YAML ({getattr(exc, 'problem', exc)})",
-            where=where,
-            fix="fix the YAML syntax",
-        ) from None
-    if not isinstance(raw, dict):
-        raise ConfigError("expected a mapping of sections", where=path, fix="see docs")
+    raw = _region_name(_read_yaml(path), path)
     try:
         cfg = RegionFile.model_validate(raw)
     except ValidationError as exc:
-        problems = []
-        for err in exc.errors():
-            key = _format_loc(err["loc"])
-            if err["type"] == "extra_forbidden":
-                parent = err["loc"][:-1]
-                model = _section_model(parent)
-                valid = ", ".join(model.model_fields) if model else ""
-                problems.append(f"unknown key '{key}' (valid keys here: {valid})")
-            elif err["type"] == "missing":
-                problems.append(f"missing key '{key}'")
-            else:
-                msg = err["msg"].removeprefix("Value error, ")
-                problems.append(f"'{key}': {msg} (got {err.get('input')!r})")
+        problems = [_problem(err) for err in exc.errors()]
         raise ConfigError("; ".join(problems), where=path, fix="correct the region file") from None
     return _resolve_paths(cfg, Path(root))  # type: ignore[return-value]
 
 
+def _problem(err: ErrorDetails) -> str:
+    """One validation error as a phrase that names the key."""
+    key = _format_loc(err["loc"])
+    if err["type"] == "extra_forbidden":
+        model = _section_model(err["loc"][:-1])
+        valid = ", ".join(model.model_fields) if model else "(none)"
+        return f"unknown key '{key}' (valid keys here: {valid})"
+    if err["type"] == "missing":
+        return f"missing key '{key}'"
+    if err["type"] == "finite_number":
+        return f"'{key}': must be a finite number (got {err.get('input')!r})"
+    msg = err["msg"].removeprefix("Value error, ")
+    if isinstance(err.get("input"), dict):  # a check across a section's keys
+        return f"'{key}': {msg}"
+    return f"'{key}': {msg} (got {err.get('input')!r})"
+
+
 def _section_model(loc: tuple[int | str, ...]) -> type[BaseModel] | None:
-    model: type[BaseModel] = RegionFile
+    """The model that holds the keys at ``loc``, stepping through dicts and lists."""
+    tp: object = RegionFile
     for part in loc:
-        field = model.model_fields.get(str(part))
-        if field is None:
-            return None
-        inner = [
-            t
-            for t in (field.annotation, *get_args(field.annotation))
-            if isinstance(t, type) and issubclass(t, BaseModel)
-        ]
-        if not inner:
-            return None
-        model = inner[0]
-    return model
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            field = tp.model_fields.get(str(part))
+            if field is None:
+                return None
+            tp = field.annotation
+        else:  # a dict's key or a list's index: step into the value type
+            tp = get_args(tp)[-1] if get_args(tp) else None
+        tp = _unwrap_optional(tp)
+    return tp if isinstance(tp, type) and issubclass(tp, BaseModel) else None
+
+
+def _unwrap_optional(tp: object) -> object:
+    args = [a for a in get_args(tp) if a is not type(None)]
+    if get_origin(tp) in (Union, UnionType) and len(args) == 1:
+        return args[0]
+    return tp
+
+
+def input_files(section: BaseModel, prefix: str) -> dict[str, Path]:
+    """Every file a config section names, keyed by its dotted config key.
+
+    >>> input_files(RoadsConfig(path=Path("roads.gpkg")), "roads")
+    {'roads.path': PosixPath('roads.gpkg')}
+    """
+    files: dict[str, Path] = {}
+    for name in type(section).model_fields:
+        value = getattr(section, name)
+        if isinstance(value, Path):
+            files[f"{prefix}.{name}"] = value
+        elif isinstance(value, BaseModel):
+            files |= input_files(value, f"{prefix}.{name}")
+    return files
 
 
 def _resolve_paths(model: BaseModel, root: Path) -> BaseModel:

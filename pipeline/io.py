@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,22 +14,52 @@ import pyogrio
 
 from pipeline.errors import InputError
 
+SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, but another user's
+        return True
+    return True
+
+
+def remove_stale_temps(final: Path) -> list[Path]:
+    """Remove temporary files of ``final`` left by runs that were killed; return them.
+
+    A temporary file is ``.<stem>.tmp-<pid><suffix>``, with SQLite's ``-journal``,
+    ``-wal`` and ``-shm`` beside it for a GeoPackage. It is stale when no process with
+    that pid is alive (or the pid is this process's own, from an earlier attempt).
+    """
+    removed = []
+    for tmp in final.parent.glob(f".{glob.escape(final.stem)}.tmp-*"):
+        pid = tmp.name.removeprefix(f".{final.stem}.tmp-").split(".", 1)[0].split("-", 1)[0]
+        if pid.isdigit() and (int(pid) == os.getpid() or not _pid_alive(int(pid))):
+            tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
 
 @contextmanager
 def atomic_path(final: Path) -> Iterator[Path]:
     """Yield a temporary path next to ``final``; rename it into place on success.
 
-    On any exception the temporary file is removed and ``final`` is left as it was,
-    so a failed run never leaves a half-written output.
+    Temporary files of ``final`` left by killed runs are removed first. On any exception
+    the temporary file is removed and ``final`` is left as it was, so a failed run never
+    leaves a half-written output.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(final)
     tmp = final.with_name(f".{final.stem}.tmp-{os.getpid()}{final.suffix}")
-    tmp.unlink(missing_ok=True)
     try:
         yield tmp
         os.replace(tmp, final)
     finally:
-        tmp.unlink(missing_ok=True)
+        for leftover in (tmp, *(Path(f"{tmp}{s}") for s in SQLITE_SIDE_FILES)):
+            leftover.unlink(missing_ok=True)
 
 
 def write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> Path:

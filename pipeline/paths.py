@@ -13,7 +13,7 @@ class RegionPaths:
     Parameters
     ----------
     region
-        Region name (``region.name`` in the region file).
+        Region name: the region file's name without ``.yml``.
     root
         Project root; ``data/`` and ``outputs/`` live below it.
     """
@@ -88,3 +88,21 @@ class RegionPaths:
     @property
     def geopackage(self) -> Path:
         return self.outputs / "heat_links.gpkg"
+
+    @property
+    def report(self) -> Path:
+        return self.outputs / "report.html"
+
+    @property
+    def links_csv(self) -> Path:
+        return self.outputs / "links.csv"
+
+    @property
+    def input_links(self) -> Path:
+        """Links to the user's input files, named by config key, for ``make``."""
+        return self.interim / "inputs"
+
+    @property
+    def stages_mk(self) -> Path:
+        """The Make rules of the region, written by ``heatlink configure``."""
+        return self.interim / "stages.mk"

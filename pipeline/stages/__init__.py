@@ -1,44 +1,162 @@
-"""The pipeline's stages, in run order.
+"""The pipeline's stages, in run order, each with its contract declared once.
 
 Each stage is a module with a pure core and a thin ``run(paths, cfg)`` that reads its
-inputs, calls the core and writes its output atomically. ``CONFIG_SECTIONS`` names the
-region-file sections a stage depends on; ``make`` reruns a stage when one of them changes.
+inputs, calls the core and writes its outputs atomically. :data:`STAGES` declares, for
+every stage, the files it reads and writes (names of :class:`~pipeline.paths.RegionPaths`
+attributes), the region-file sections it reads and the sections whose input files it
+reads. Everything else is derived from that declaration:
+
+- the Make rules (``heatlink configure`` writes them to ``data/interim/<region>/stages.mk``);
+- the list of input files in the provenance (``run_info`` and the report);
+- the tests that check each ``run()`` touches only what it declares.
 """
 
 from __future__ import annotations
 
-STAGES: tuple[str, ...] = (
-    "ingest_sources",
-    "ingest_roads",
-    "ingest_heat_demand",
-    "build_demand_zones",
-    "ingest_heat_networks",
-    "build_road_graph",
-    "route_links",
-    "assess_links",
-    "allocate_heat",
-    "export_geopackage",
-    "write_report",
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline.config import RegionFile, input_files
+
+
+@dataclass(frozen=True)
+class Stage:
+    """What one stage reads and writes.
+
+    Parameters
+    ----------
+    name
+        The module in ``pipeline/stages/`` and the CLI's stage name.
+    reads
+        Files of earlier stages it reads: names of ``RegionPaths`` attributes.
+    writes
+        Files it writes: names of ``RegionPaths`` attributes.
+    config
+        Region-file sections it reads; it reruns when one of them changes.
+    input_files_of
+        Sections (among ``config``) whose input files it reads, e.g. ``roads.path``.
+    package_files
+        Package files it depends on besides its own module (globs from the project root).
+    """
+
+    name: str
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
+    config: tuple[str, ...] = ()
+    input_files_of: tuple[str, ...] = ()
+    package_files: tuple[str, ...] = ()
+
+    @property
+    def module_file(self) -> str:
+        return f"pipeline/stages/{self.name}.py"
+
+    def input_files(self, cfg: RegionFile) -> dict[str, Path]:
+        """The user's input files this stage reads, keyed by the config key naming each."""
+        files: dict[str, Path] = {}
+        for section in self.input_files_of:
+            value = getattr(cfg, section)
+            if value is not None:
+                files |= input_files(value, section)
+        return files
+
+
+READERS = ("pipeline/readers/*.py",)
+ALL_SECTIONS = tuple(RegionFile.model_fields)
+
+STAGES: tuple[Stage, ...] = (
+    Stage(
+        "ingest_sources",
+        writes=("sources",),
+        config=("region", "sources"),
+        input_files_of=("sources",),
+        package_files=READERS,
+    ),
+    Stage(
+        "ingest_roads",
+        writes=("roads",),
+        config=("region", "roads"),
+        input_files_of=("roads",),
+        package_files=(*READERS, "pipeline/data/road_classes.csv"),
+    ),
+    Stage(
+        "ingest_heat_demand",
+        writes=("heat_demand",),
+        config=("region", "heat_demand"),
+        input_files_of=("heat_demand",),
+        package_files=(*READERS, "pipeline/engineering/buildings.py"),
+    ),
+    Stage(
+        "build_demand_zones",
+        reads=("heat_demand",),
+        writes=("demand_zones",),
+        config=("region", "zones"),
+    ),
+    Stage(
+        "ingest_heat_networks",
+        writes=("heat_networks",),
+        config=("region", "existing_networks"),
+        input_files_of=("existing_networks",),
+        package_files=READERS,
+    ),
+    Stage("build_road_graph", reads=("roads",), writes=("graph_nodes", "graph_edges")),
+    Stage(
+        "route_links",
+        reads=("sources", "demand_zones", "heat_networks", "graph_nodes", "graph_edges"),
+        writes=("routes", "attachments", "route_segments"),
+        config=("routing",),
+    ),
+    Stage(
+        "assess_links",
+        reads=("routes", "sources", "demand_zones"),
+        writes=("assessed_links",),
+        config=(
+            "network",
+            "pipes",
+            "heat_pump",
+            "carbon",
+            "cost",
+            "viability",
+            "existing_networks",
+        ),
+        package_files=("pipeline/engineering/*.py", "pipeline/data/*.csv"),
+    ),
+    Stage(
+        "allocate_heat",
+        reads=("assessed_links", "sources", "demand_zones", "heat_networks"),
+        writes=("allocation",),
+        config=("zones", "existing_networks"),
+    ),
+    Stage(
+        "export_geopackage",
+        reads=(
+            "allocation",
+            "sources",
+            "attachments",
+            "route_segments",
+            "heat_networks",
+            "demand_zones",
+            "assessed_links",
+        ),
+        writes=("geopackage",),
+        config=ALL_SECTIONS,  # run_info records the whole resolved config
+        input_files_of=("sources", "roads", "heat_demand", "existing_networks"),
+        package_files=("pipeline/data/styles/*.qml", "pipeline/data/fields.csv"),
+    ),
+    Stage(
+        "write_report",
+        reads=("geopackage", "roads"),
+        writes=("report", "links_csv"),
+        config=ALL_SECTIONS,  # the report lists the whole resolved config
+    ),
 )
 
-CONFIG_SECTIONS: dict[str, tuple[str, ...]] = {
-    "ingest_sources": ("region", "sources"),
-    "ingest_roads": ("region", "roads"),
-    "ingest_heat_demand": ("region", "heat_demand"),
-    "build_demand_zones": ("zones",),
-    "ingest_heat_networks": ("region", "existing_networks"),
-    "build_road_graph": (),
-    "route_links": ("routing",),
-    "assess_links": (
-        "network",
-        "pipes",
-        "heat_pump",
-        "carbon",
-        "cost",
-        "viability",
-        "existing_networks",
-    ),
-    "allocate_heat": ("zones", "existing_networks"),
-    "export_geopackage": ("region", "cost", "routing", "existing_networks", "zones"),
-    "write_report": (),
-}
+STAGE_NAMES: tuple[str, ...] = tuple(s.name for s in STAGES)
+BY_NAME: dict[str, Stage] = {s.name: s for s in STAGES}
+
+
+def region_input_files(cfg: RegionFile) -> dict[str, Path]:
+    """Every input file of the region, keyed by the config key naming it."""
+    files: dict[str, Path] = {}
+    for stage in STAGES:
+        files |= stage.input_files(cfg)
+    return files

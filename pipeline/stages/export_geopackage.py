@@ -40,7 +40,7 @@ from pipeline.config import RegionFile, RoutingConfig
 from pipeline.data import load_fields, load_style
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
-from pipeline.stages import STAGES
+from pipeline.stages import STAGE_NAMES, region_input_files
 
 log = logging.getLogger("heatlink.export_geopackage")
 
@@ -390,12 +390,8 @@ def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
         ("config", json.dumps(cfg.model_dump(mode="json"), sort_keys=True)),
         ("crs", cfg.crs.to_string()),
     ]
-    networks = [cfg.existing_networks.path] if cfg.existing_networks else []
-    roads = [cfg.roads.path] if cfg.roads.path else []
-    for p in dict.fromkeys(
-        cfg.sources.input_paths() + roads + cfg.heat_demand.input_paths() + networks
-    ):
-        info = {"name": p.name, "path": str(p)}
+    for key, p in region_input_files(cfg).items():
+        info = {"key": key, "name": p.name, "path": str(p)}
         if p.is_file():
             info |= {"size_bytes": p.stat().st_size, "sha256": _sha256(p)}
             if is_osm_file(p):
@@ -422,7 +418,7 @@ def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
     packages["GDAL"] = pyogrio.__gdal_version_string__
     rows.append(("versions", json.dumps(packages)))
     times = []
-    for stage in STAGES:
+    for stage in STAGE_NAMES:
         log_file = paths.logs / f"{stage}.log"
         if log_file.is_file():
             lines = log_file.read_text(encoding="utf-8").splitlines()

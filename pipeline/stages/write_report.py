@@ -40,6 +40,7 @@ from pipeline import __version__  # noqa: E402
 from pipeline.config import RegionFile  # noqa: E402
 from pipeline.io import atomic_path, read_geoparquet  # noqa: E402
 from pipeline.paths import RegionPaths  # noqa: E402
+from pipeline.stages import region_input_files  # noqa: E402
 
 log = logging.getLogger("heatlink.write_report")
 
@@ -284,19 +285,15 @@ def build_report(
             "docs/outputs.md.</p>",
         )
     )
-    inputs = [
-        p
-        for p in (
-            cfg.sources.input_paths()
-            + ([cfg.roads.path] if cfg.roads.path else [])
-            + cfg.heat_demand.input_paths()
-        )
-        if p
-    ]
     parts.append(
         _section(
             "Data sources",
-            "<ul>" + "".join(f"<li>{html.escape(str(p))}</li>" for p in inputs) + "</ul>",
+            "<ul>"
+            + "".join(
+                f"<li><code>{html.escape(key)}</code>: {html.escape(str(p))}</li>"
+                for key, p in region_input_files(cfg).items()
+            )
+            + "</ul>",
         )
     )
     style = (
