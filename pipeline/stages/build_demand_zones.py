@@ -7,7 +7,7 @@ Outputs
     ``zone_id``, ``annual_demand_mwh``, ``peak_demand_mw``, ``area_ha`` and ``n_cells``.
 Config keys
     ``zones.min_cell_density_mwh_per_ha``, ``zones.min_zone_demand_mwh``,
-    ``zones.close_gaps``, ``zones.full_load_hours_h``.
+    ``zones.close_gaps``, ``zones.full_load_hours_h``; ``region.crs`` (the raster's CRS).
 
 Method
     1. keep cells whose density is at least the threshold;

@@ -14,8 +14,10 @@ Outputs
     ``run_info``. The fields and units are listed in ``docs/outputs.md``, and in
     ``pipeline/data/fields.csv``, from which the file's descriptions come.
 Config keys
-    ``cost.currency`` (the currency code in the cost field names),
-    ``routing.spur_warning_m`` and ``routing.max_snap_distance_m`` (for network_qa).
+    all sections (``run_info`` records the whole resolved config); ``cost.currency``
+    names the cost fields, ``routing.spur_warning_m`` and ``routing.max_snap_distance_m``
+    set the network_qa checks, ``existing_networks.annual_demand_mwh`` and
+    ``zones.full_load_hours_h`` give existing networks their demand.
 """
 
 from __future__ import annotations

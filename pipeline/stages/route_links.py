@@ -10,7 +10,8 @@ Outputs
     length-weighted civils ``civils_factor``, and a ``reason`` code where the pair failed
     (``no_road_nearby``, ``unreachable``, ``beyond_max_length``);
     ``data/interim/<region>/attachments.parquet``: where each site and sink joins the
-    road graph and the length of its spur.
+    road graph and the length of its spur; ``data/interim/<region>/route_segments.parquet``:
+    each route's road edges, for the corridors layer.
 Config keys
     ``routing.max_link_length_m``, ``routing.max_snap_distance_m``.
 

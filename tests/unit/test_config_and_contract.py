@@ -14,7 +14,7 @@ from pyproj import Transformer
 
 from conftest import X0, Y0, TinyRegion
 from pipeline.cli import configure, stage_rules
-from pipeline.config import ConfigError, load_region_file
+from pipeline.config import ConfigError, RegionFile, load_region_file
 from pipeline.io import atomic_path, remove_stale_temps
 from pipeline.paths import RegionPaths
 from pipeline.readers.extent import with_region_extent
@@ -231,3 +231,36 @@ def test_atomic_path_keeps_the_old_output_when_the_writer_fails(tmp_path: Path) 
         raise RuntimeError("killed")
     assert final.read_text() == "old"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out.parquet"]
+
+
+def _docstring_part(doc: str, heading: str) -> str:
+    """The paragraph under ``heading`` (Inputs, Outputs, Config keys) of a stage docstring."""
+    lines = doc.splitlines()
+    start = lines.index(heading) + 1
+    body = []
+    for line in lines[start:]:
+        if line and not line.startswith(" "):
+            break
+        body.append(line)
+    return " ".join(body)
+
+
+@pytest.mark.parametrize("stage", STAGES, ids=lambda s: s.name)
+def test_each_stage_docstring_agrees_with_its_declaration(stage: object) -> None:
+    import importlib
+
+    doc = importlib.import_module(f"pipeline.stages.{stage.name}").__doc__
+    paths = RegionPaths("r")
+    inputs, outputs = _docstring_part(doc, "Inputs"), _docstring_part(doc, "Outputs")
+    keys = _docstring_part(doc, "Config keys")
+    for name in stage.reads:
+        assert getattr(paths, name).name in inputs, (stage.name, name)
+    for name in stage.writes:
+        assert getattr(paths, name).name in outputs, (stage.name, name)
+    if stage.config == tuple(RegionFile.model_fields):
+        assert "all sections" in keys, stage.name
+    else:
+        for section in stage.config:
+            assert f"``{section}." in keys, (stage.name, section)
+        for section in set(RegionFile.model_fields) - set(stage.config):
+            assert f"``{section}." not in keys, (stage.name, section)
