@@ -3,14 +3,16 @@
 Inputs
     ``heat_demand.path``: a single-band GeoTIFF in any CRS whose cell values are in the
     declared ``heat_demand.units`` (``MWh/ha/yr``, ``MWh/cell/yr``, ``kWh/m2/yr`` or
-    ``GJ/ha/yr``). Nodata cells and cells of 0 (the Hotmaps nodata value) hold no demand.
+    ``GJ/ha/yr``). Nodata cells and cells of 0 (the Hotmaps nodata value) hold no demand
+    (the nodata count is logged); negative cells are set to 0 with a warning giving their
+    count, share and energy. A truncated or corrupt file stops with one line naming it
+    (:mod:`pipeline.readers.raster`).
 Outputs
     ``data/interim/<region>/heat_demand_mwh_per_cell.tif``: float32 MWh per cell per
     year on a ``heat_demand.resolution_m`` grid in the region CRS, covering the region.
 Config keys
     ``region.crs``, ``region.bbox``, ``heat_demand.path``, ``heat_demand.units``,
     ``heat_demand.resolution_m``.
-
 Method
     Values are turned into a density (MWh/m2) using each source cell's true area, then
     reprojected with area-weighted averaging and multiplied by the target cell area, so
@@ -21,7 +23,6 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,9 +31,8 @@ import pandas as pd
 import rasterio
 import shapely
 from affine import Affine
-from pyproj import CRS, Geod
+from pyproj import CRS
 from rasterio.warp import Resampling, reproject
-from rasterio.windows import Window, from_bounds
 from shapely.geometry import Polygon
 
 from pipeline.config import BuildingDemandConfig, HeatDemandConfig, RegionFile
@@ -44,44 +44,16 @@ from pipeline.engineering.buildings import (
 )
 from pipeline.engineering.demand import cell_energy_mwh
 from pipeline.errors import InputError
-from pipeline.geo import crs_label, region_polygon, transform_geometry
-from pipeline.io import atomic_path, read_csv, read_vector, require_file
+from pipeline.geo import crs_label, region_polygon
+from pipeline.io import atomic_path
 from pipeline.paths import RegionPaths
+from pipeline.readers import osm, tables
+from pipeline.readers.checks import drop_outside
+from pipeline.readers.raster import Grid, cell_areas_m2, read_heat_raster
+
+__all__ = ["Grid", "cell_areas_m2", "read_heat_demand", "reproject_heat_demand"]
 
 log = logging.getLogger("heatlink.ingest_heat_demand")
-
-
-@dataclass(frozen=True)
-class Grid:
-    """A raster array with its georeferencing."""
-
-    data: np.ndarray
-    transform: Affine
-    crs: CRS
-
-    @property
-    def cell_area_m2(self) -> float:
-        return abs(self.transform.a * self.transform.e - self.transform.b * self.transform.d)
-
-
-def cell_areas_m2(transform: Affine, crs: CRS, shape: tuple[int, int]) -> np.ndarray:
-    """True area of each cell: constant in a projected CRS, by row on the ellipsoid."""
-    if crs.is_projected:
-        factor = crs.axis_info[0].unit_conversion_factor
-        area = abs(transform.a * transform.e) * factor**2
-        return np.full(shape, area)
-    geod = Geod(ellps="WGS84")
-    rows = np.arange(shape[0])
-    lat_top = transform.f + transform.e * rows
-    lat_bot = lat_top + transform.e
-    width = abs(transform.a)
-    areas = np.array(
-        [
-            abs(geod.polygon_area_perimeter([0, width, width, 0], [t, t, b, b])[0])
-            for t, b in zip(lat_top, lat_bot, strict=True)
-        ]
-    )
-    return np.repeat(areas[:, None], shape[1], axis=1)
 
 
 def region_grid(
@@ -229,43 +201,11 @@ def reproject_heat_demand(
 
 
 def read_heat_demand(cfg: HeatDemandConfig, region: Polygon, crs: CRS) -> Grid:
-    """Read the part of the GeoTIFF that covers the region (plus a margin of 2 cells)."""
-    require_file(cfg.path, key="heat_demand.path")
-    try:
-        ds = rasterio.open(cfg.path)
-    except rasterio.errors.RasterioIOError as exc:
-        raise InputError(
-            f"not a raster GDAL can read ({exc})",
-            where=cfg.path,
-            fix="give a GeoTIFF",
-        ) from None
-    with ds:
-        if ds.crs is None:
-            raise InputError(
-                "the raster has no CRS",
-                where=cfg.path,
-                fix="assign one, e.g. `gdal_edit.py -a_srs EPSG:3035 FILE`",
-            )
-        src_crs = CRS.from_user_input(ds.crs.to_wkt())
-        bounds = transform_geometry(region, crs, src_crs).bounds
-        f = from_bounds(*bounds, transform=ds.transform)
-        col0, row0 = math.floor(f.col_off) - 2, math.floor(f.row_off) - 2
-        col1 = math.ceil(f.col_off + f.width) + 2
-        row1 = math.ceil(f.row_off + f.height) + 2
-        col0, row0 = max(col0, 0), max(row0, 0)
-        col1, row1 = min(col1, ds.width), min(row1, ds.height)
-        if col1 <= col0 or row1 <= row0:
-            raise InputError(
-                "the raster does not cover the region",
-                where=cfg.path,
-                fix="check 'region.bbox' and the raster's extent and CRS",
-            )
-        win = Window(col0, row0, col1 - col0, row1 - row0)
-        data = ds.read(1, window=win, masked=True).astype("float64")
-        transform = ds.window_transform(win)
-    arr = data.filled(np.nan)
-    arr[arr < 0] = np.nan
-    return Grid(arr, transform, src_crs)
+    """The part of the GeoTIFF that covers the region (plus a margin of 2 cells), NaN
+    where nodata and negative cells set to 0 (both counted in the log)."""
+    return read_heat_raster(
+        cfg.path, key="heat_demand.path", units=cfg.units, region=region, crs=crs
+    )
 
 
 STOREY_HEIGHT_M = 3.5
@@ -295,32 +235,15 @@ def read_osm_buildings(
     ``id``, ``building``, ``type``, ``levels``, ``levels_source``, ``footprint_m2``,
     ``specific_kwh_per_m2``, ``demand_mwh`` and the footprint geometry.
     """
-    import pyrosm
+    raw = osm.read_osm_buildings(path, key="heat_demand.osm_buildings.path")
+    return osm_building_demand(raw, crs, default_levels=default_levels)
 
-    if not path.name.lower().endswith(".pbf"):
-        raise InputError(
-            "OSM buildings are read from a .osm.pbf file",
-            where=path,
-            fix="convert it with `osmium cat FILE -o FILE.osm.pbf`, or give a heat map",
-        )
-    try:
-        raw = pyrosm.OSM(str(path)).get_buildings()
-    except Exception as exc:  # pyrosm raises plain exceptions on unreadable files
-        raise InputError(
-            f"cannot read buildings from this OSM file ({exc})",
-            where=path,
-            fix="check it is a complete .osm.pbf extract",
-        ) from None
-    if raw is None or raw.empty:
-        raise InputError(
-            "no buildings in this OSM file",
-            where=path,
-            fix="use an extract with buildings, or give heat_demand.path or .buildings",
-        )
-    for col in ("building:levels", "building:min_level", "height"):
-        if col not in raw:
-            raw[col] = None
-    raw = raw.sort_values(["osm_type", "id"], kind="stable").reset_index(drop=True)
+
+def osm_building_demand(
+    raw: gpd.GeoDataFrame, crs: CRS, *, default_levels: float | None = None
+) -> gpd.GeoDataFrame:
+    """Storeys, floor area and heat demand of OSM buildings as read by
+    :func:`pipeline.readers.osm.read_osm_buildings`; see :func:`read_osm_buildings`."""
     b = raw.to_crs(crs)
     geom = shapely.make_valid(b.geometry.values)
     kind = b["building"].map(building_type)
@@ -360,50 +283,12 @@ def read_osm_buildings(
 
 def read_building_demand(cfg: BuildingDemandConfig, crs: CRS) -> gpd.GeoDataFrame:
     """Read building-level demand (points or polygons) as ``demand_mwh`` in ``crs``."""
-    key = "heat_demand.buildings.path"
-    if cfg.path.suffix.lower() == ".csv":
-        require_file(cfg.path, key=key)
-        df = read_csv(cfg.path, fix="save it as comma-separated UTF-8 text with a header row")
-        if {"lat", "lon"} <= set(df.columns):
-            pts, src = gpd.points_from_xy(df["lon"], df["lat"]), CRS.from_epsg(4326)
-        elif {"x", "y"} <= set(df.columns) and cfg.crs is not None:
-            pts, src = gpd.points_from_xy(df["x"], df["y"]), CRS.from_user_input(cfg.crs)
-        else:
-            raise InputError(
-                f"no lat/lon columns, or x/y without heat_demand.buildings.crs (columns: "
-                f"{', '.join(map(str, df.columns))})",
-                where=cfg.path,
-                fix="add lat and lon (EPSG:4326), or x and y with heat_demand.buildings.crs",
-            )
-        gdf = gpd.GeoDataFrame(df, geometry=pts, crs=src)
-    else:
-        gdf = read_vector(cfg.path, key=key, layer=cfg.layer)
-        if gdf.crs is None:
-            raise InputError("the layer has no CRS", where=cfg.path, fix="assign one in QGIS")
-    if cfg.demand_column not in gdf.columns:
-        cols = ", ".join(c for c in gdf.columns if c != "geometry")
-        raise InputError(
-            f"no column '{cfg.demand_column}' (columns: {cols})",
-            where=cfg.path,
-            fix="set heat_demand.buildings.demand_column to the annual demand column",
-        )
-    demand = pd.to_numeric(gdf[cfg.demand_column], errors="coerce")
-    bad = demand.isna() | (demand < 0)
-    if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
-        row = f"line {first + 2}" if cfg.path.suffix.lower() == ".csv" else f"feature {first + 1}"
-        raise InputError(
-            f"{cfg.demand_column} is missing, negative or not a number at {row} "
-            f"({int(bad.sum())} rows)",
-            where=cfg.path,
-            fix="give every building a demand >= 0",
-        )
+    raw = tables.read_building_demand(cfg)
     factor = 0.001 if cfg.demand_units == "kWh/yr" else 1.0
-    gdf = gdf[~gdf.geometry.isna() & ~gdf.geometry.is_empty]
     out = gpd.GeoDataFrame(
-        {"demand_mwh": demand.loc[gdf.index].to_numpy() * factor},
-        geometry=gdf.geometry.to_numpy(),
-        crs=gdf.crs,
+        {"demand_mwh": raw["demand"].to_numpy() * factor},
+        geometry=raw.geometry.to_numpy(),
+        crs=raw.crs,
     ).to_crs(crs)
     out["geometry"] = out.geometry.make_valid()
     return out
@@ -435,6 +320,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
             what = hcfg.osm_buildings.path
         src_total = float(buildings["demand_mwh"].sum())
         log.info("read %d buildings, %.0f MWh/yr, from %s", len(buildings), src_total, what)
+        buildings = drop_outside(buildings, region, file=what, what="buildings")
         out = buildings_grid(buildings, region, hcfg.resolution_m)
     total = float(out.data.sum())
     log.info(

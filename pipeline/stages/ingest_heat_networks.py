@@ -17,7 +17,6 @@ Config keys
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -28,64 +27,35 @@ from scipy.sparse.csgraph import connected_components
 from shapely.geometry import Polygon
 
 from pipeline.config import ExistingNetworksConfig, RegionFile
-from pipeline.errors import InputError
 from pipeline.geo import region_polygon
-from pipeline.io import read_vector, require_file, write_geoparquet
+from pipeline.io import write_geoparquet
 from pipeline.paths import RegionPaths
-from pipeline.stages.ingest_roads import is_osm_file
+from pipeline.readers.checks import LINES, POLYGONS, drop_outside
+from pipeline.readers.gdal import read_vector
+from pipeline.readers.osm import is_osm_file, read_osm_heat_pipes
 
 log = logging.getLogger("heatlink.ingest_heat_networks")
 
-HEAT_SUBSTANCES = ("heat", "hot_water", "steam", "district_heating")
-HEAT_TAG_KEYS = ("substance", "type", "content")
 COLUMNS = ["network_id", "n_pipes", "length_m", "geometry"]
 
 
-def read_osm_heat_pipes(path: Path) -> gpd.GeoDataFrame:
-    """Read ``man_made=pipeline`` ways with a heat ``substance`` from an OSM file."""
-    import osmium
-
-    rows = []
-    try:
-        proc = (
-            osmium.FileProcessor(str(path), osmium.osm.NODE | osmium.osm.WAY)
-            .with_locations()
-            .with_filter(osmium.filter.EntityFilter(osmium.osm.WAY))
-            .with_filter(osmium.filter.TagFilter(("man_made", "pipeline")))
-        )
-        for way in proc:
-            # substance=* is today's tag; older data (Krems, 2013) has type=heat
-            if not any(way.tags.get(k) in HEAT_SUBSTANCES for k in HEAT_TAG_KEYS):
-                continue
-            xy = [(n.location.lon, n.location.lat) for n in way.nodes if n.location.valid()]
-            if len(xy) >= 2:
-                rows.append({"osm_id": way.id, "geometry": shapely.LineString(xy)})
-    except RuntimeError as exc:
-        raise InputError(
-            f"pyosmium cannot read this OSM file ({exc})",
-            where=path,
-            fix="check it is a complete .osm.pbf or .osm download",
-        ) from None
-    return gpd.GeoDataFrame(rows, columns=["osm_id", "geometry"], crs=4326)
-
-
 def read_heat_pipes(cfg: ExistingNetworksConfig) -> gpd.GeoDataFrame:
-    """Read the existing network pipes or areas named by the config."""
-    require_file(cfg.path, key="existing_networks.path")
+    """Read the existing network pipes or areas named by the config.
+
+    Unusable geometries and features that are neither lines nor polygons are dropped
+    and counted in the log.
+    """
+    key = "existing_networks.path"
     if is_osm_file(cfg.path):
-        return read_osm_heat_pipes(cfg.path)
-    gdf = read_vector(cfg.path, key="existing_networks.path", layer=cfg.layer, where=cfg.where)
-    if gdf.crs is None:
-        raise InputError("the layer has no CRS", where=cfg.path, fix="assign one in QGIS")
-    shapes = {"LineString", "MultiLineString", "Polygon", "MultiPolygon"}
-    if len(gdf) and not gdf.geom_type.isin(shapes).all():
-        found = sorted(set(gdf.geom_type.dropna()) - shapes)
-        raise InputError(
-            f"existing networks must be lines or polygons, found {', '.join(found)}",
-            where=cfg.path,
-            fix="point 'existing_networks.path' (and '.layer') at the network's pipes or area",
-        )
-    return gdf
+        return read_osm_heat_pipes(cfg.path, key=key)
+    return read_vector(
+        cfg.path,
+        key=key,
+        layer=cfg.layer,
+        where=cfg.where,
+        kinds=LINES | POLYGONS,
+        what="network lines or polygons",
+    )
 
 
 def group_networks(
@@ -107,7 +77,7 @@ def group_networks(
     """
     gdf = pipes.to_crs(crs)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
-    gdf = gdf[gdf.intersects(region)]
+    gdf = drop_outside(gdf, region, what="network pipes")
     if gdf.empty:
         return gpd.GeoDataFrame(columns=COLUMNS, geometry="geometry", crs=crs)
     geoms = gdf.geometry.to_numpy()

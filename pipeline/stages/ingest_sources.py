@@ -8,6 +8,8 @@ Inputs
     ``sources.hotmaps_industrial.path``: the Hotmaps industrial database CSV (optional).
     ``sources.osm_data_centres.path``: an OSM file whose ``telecom=data_center`` and
     ``building=data_center`` features are read (optional).
+    The files are read by :mod:`pipeline.readers.tables` and :mod:`pipeline.readers.osm`,
+    which refuse infinite numbers, missing coordinates and empty files.
 Outputs
     ``data/interim/<region>/sources.parquet``: one point per site inside the region, in
     the region CRS, with ``heat_available_mw`` and ``source_temp_c`` filled in.
@@ -28,25 +30,21 @@ import shapely
 from pyproj import CRS
 from shapely.geometry import Polygon
 
-from pipeline.config import (
-    HotmapsIndustrialConfig,
-    OsmDataCentresConfig,
-    RegionFile,
-    SourcesConfig,
-)
+from pipeline.config import OsmDataCentresConfig, RegionFile, SourcesConfig
 from pipeline.engineering.source import heat_available_mw
 from pipeline.errors import InputError
 from pipeline.geo import region_polygon
-from pipeline.io import read_csv, read_vector, require_file, write_geoparquet
+from pipeline.io import write_geoparquet
 from pipeline.paths import RegionPaths
+from pipeline.readers.checks import listing as _listing
+from pipeline.readers.osm import read_osm_data_centres as read_osm_data_centre_points
+from pipeline.readers.tables import read_hotmaps_industrial, read_sites
 
 log = logging.getLogger("heatlink.ingest_sources")
 
 REQUIRED = ("site_id", "name", "it_load_mw")
 COOLING = ("air", "liquid")
 KINDS = ("data_centre", "industrial", "other")
-DATA_CENTRE_TAG_VALUES = ("data_center", "data_centre")
-HOURS_PER_YEAR = 8760.0
 OUTPUT_COLUMNS = [
     "site_id",
     "name",
@@ -60,83 +58,6 @@ OUTPUT_COLUMNS = [
     "source_temp_c",
     "geometry",
 ]
-
-
-def read_sites(cfg: SourcesConfig) -> gpd.GeoDataFrame:
-    """Read the site file into points in the file's own CRS.
-
-    Rows keep a ``row_label`` (``line N`` of a CSV, ``feature N`` otherwise) for messages.
-    """
-    path = cfg.path
-    require_file(path, key="sources.path")
-    if path.suffix.lower() in (".csv", ".txt"):
-        return _read_csv_sites(path, cfg.crs)
-    gdf = read_vector(path, key="sources.path", layer=cfg.layer)
-    if gdf.crs is None:
-        raise InputError(
-            "the layer has no CRS", where=path, fix="assign one in QGIS or ogr2ogr -a_srs"
-        )
-    if not gdf.geom_type.isin(["Point"]).all():
-        kinds = sorted(set(gdf.geom_type.dropna()) - {"Point"})
-        log.info("sources: using a point on the surface of %s geometries", "/".join(kinds))
-        gdf["geometry"] = gdf.geometry.representative_point()
-    gdf["row_label"] = [f"feature {i + 1}" for i in range(len(gdf))]
-    return gdf
-
-
-def _read_csv_sites(path: Path, crs: str | int | None) -> gpd.GeoDataFrame:
-    df = read_csv(
-        path,
-        fix="save it as comma-separated UTF-8 text with a header row",
-        dtype={"site_id": str, "name": str},
-        skipinitialspace=True,
-    )
-    df.columns = [str(c).strip() for c in df.columns]
-    if {"lat", "lon"} <= set(df.columns):
-        xcol, ycol, src_crs = "lon", "lat", CRS.from_epsg(4326)
-    elif {"x", "y"} <= set(df.columns):
-        if crs is None:
-            raise InputError(
-                "x/y columns but no CRS declared",
-                where=path,
-                fix="set 'sources.crs' in the region file (for example 27700)",
-            )
-        xcol, ycol, src_crs = "x", "y", CRS.from_user_input(crs)
-    else:
-        raise InputError(
-            f"no coordinate columns (columns: {', '.join(df.columns)})",
-            where=path,
-            fix="add lat and lon columns (EPSG:4326), or x and y with 'sources.crs'",
-        )
-    x = pd.to_numeric(df[xcol], errors="coerce")
-    y = pd.to_numeric(df[ycol], errors="coerce")
-    labels = [f"line {i + 2}" for i in range(len(df))]
-    bad = [labels[i] for i in np.flatnonzero(x.isna() | y.isna())]
-    if bad:
-        raise InputError(
-            f"missing or non-numeric {ycol}/{xcol} at {_listing(bad)}",
-            where=path,
-            fix="give every site numeric coordinates",
-        )
-    if xcol == "lon" and ((y.abs() > 90) | (x.abs() > 180)).any():
-        rows = [labels[i] for i in np.flatnonzero((y.abs() > 90) | (x.abs() > 180))]
-        raise InputError(
-            f"lat/lon out of range at {_listing(rows)}",
-            where=path,
-            fix="lat must be within +-90 and lon within +-180; are the columns swapped?",
-        )
-    gdf = gpd.GeoDataFrame(
-        df.drop(columns=[xcol, ycol]),
-        geometry=gpd.points_from_xy(x, y),
-        crs=src_crs,
-    )
-    gdf["row_label"] = labels
-    return gdf
-
-
-def _listing(items: list[str], most: int = 5) -> str:
-    shown = ", ".join(items[:most])
-    return shown + (f" and {len(items) - most} more" if len(items) > most else "")
 
 
 def validate_sites(sites: gpd.GeoDataFrame, *, file: Path) -> None:
@@ -196,131 +117,10 @@ class SiteInput:
     strict: bool = True
 
 
-def read_hotmaps_industrial(cfg: HotmapsIndustrialConfig) -> gpd.GeoDataFrame:
-    """Read the Hotmaps industrial database CSV as industrial sites.
-
-    Excess heat (GWh/a) becomes ``heat_output_mw`` as a year-round mean, GWh/a x 1000 /
-    8760 h. Rows without a location are skipped and counted; a location that is not
-    ``SRID=4326;POINT(lon lat)`` stops the run with its line number.
-    """
-    path = cfg.path
-    require_file(path, key="sources.hotmaps_industrial.path")
-    df = read_csv(
-        path,
-        fix="give the Hotmaps industrial database CSV (';'-separated) as downloaded",
-        sep=";",
-        dtype=str,
-        keep_default_na=False,
-    )
-    needed = ["SiteID", "SiteName", "geom", "Excess_Heat_Total"]
-    missing = [c for c in needed if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}; is this the Hotmaps industrial database?",
-            where=path,
-            fix="give the CSV with SiteID, SiteName, geom and Excess_Heat_Total columns",
-        )
-    labels = np.array([f"line {i + 2}" for i in range(len(df))])
-    geom = df["geom"].str.strip()
-    located = geom != ""
-    n_unlocated = int((~located).sum())
-    parsed = geom.str.extract(
-        r"^(?:SRID=(\d+);)?\s*POINT\s*\(\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)\s*\)$"
-    )
-    bad = located & (parsed[1].isna() | ~parsed[0].fillna("4326").eq("4326"))
-    if bad.any():
-        raise InputError(
-            f"location is not 'SRID=4326;POINT(lon lat)' at {_listing(list(labels[bad]))} "
-            f"(got {geom[bad].iloc[0]!r})",
-            where=path,
-            fix="correct the geom value, or leave it empty to skip the row",
-        )
-    heat = pd.to_numeric(df["Excess_Heat_Total"].replace("", "0"), errors="coerce")
-    if heat.isna().any():
-        raise InputError(
-            f"Excess_Heat_Total is not a number at {_listing(list(labels[heat.isna()]))}",
-            where=path,
-            fix="correct those rows",
-        )
-    keep = located & (heat > 0) & (heat >= cfg.min_excess_heat_gwh)
-    if n_unlocated:
-        log.info("%s: skipped %d rows without a location", path.name, n_unlocated)
-    df, parsed, heat, labels = df[keep], parsed[keep], heat[keep], labels[keep.to_numpy()]
-    bands = {
-        "Excess_Heat_100-200C": 150.0,
-        "Excess_Heat_200-500C": 350.0,
-        "Excess_Heat_500C": 500.0,
-    }
-    present = [c for c in bands if c in df.columns]
-    if cfg.source_temp_c is not None or not present:
-        temp = np.full(len(df), cfg.source_temp_c if cfg.source_temp_c is not None else 150.0)
-    else:
-        band_heat = df[present].apply(pd.to_numeric, errors="coerce").fillna(0).to_numpy()
-        temp = np.array([bands[c] for c in present])[band_heat.argmax(axis=1)]
-    company = df.get("CompanyName", pd.Series("", index=df.index))
-    name = df["SiteName"].where(df["SiteName"] != "", company)
-    out = gpd.GeoDataFrame(
-        {
-            "site_id": "HM" + df["SiteID"].str.strip(),
-            "name": name,
-            "kind": "industrial",
-            "it_load_mw": np.nan,
-            "heat_output_mw": heat.to_numpy() * 1000.0 / HOURS_PER_YEAR,
-            "source_temp_c": temp,
-            "row_label": labels,
-        },
-        geometry=gpd.points_from_xy(parsed[1].astype(float), parsed[2].astype(float)),
-        crs=4326,
-    )
-    log.info("%s: %d located industrial sites with excess heat", path.name, len(out))
-    return out
-
-
 def read_osm_data_centres(cfg: OsmDataCentresConfig) -> gpd.GeoDataFrame:
-    """Read data centres tagged in OSM (``telecom=data_center``, ``building=data_center``).
-
-    Nodes give their point; ways and multipolygons a point on their surface. They carry
-    no IT load, so ``it_load_mw`` is the config value and ``it_load_assumed`` is true.
-    """
-    import osmium
-
-    require_file(cfg.path, key="sources.osm_data_centres.path")
-    tags = [("telecom", v) for v in DATA_CENTRE_TAG_VALUES]
-    tags += [("building", v) for v in DATA_CENTRE_TAG_VALUES]
-    wkb = osmium.geom.WKBFactory()
-    rows: list[dict] = []
-    try:
-        proc = (
-            osmium.FileProcessor(str(cfg.path))
-            .with_areas(osmium.filter.TagFilter(*tags))
-            .with_filter(osmium.filter.TagFilter(*tags))
-        )
-        for obj in proc:
-            if obj.is_node():
-                geom = shapely.Point(obj.location.lon, obj.location.lat)
-                oid = f"n{obj.id}"
-            elif obj.is_area():
-                try:
-                    geom = shapely.from_wkb(wkb.create_multipolygon(obj)).representative_point()
-                except RuntimeError:  # broken or clipped outline
-                    continue
-                oid = f"{'w' if obj.from_way() else 'r'}{obj.orig_id()}"
-            else:
-                continue
-            rows.append(
-                {
-                    "site_id": f"OSM{oid}",
-                    "name": obj.tags.get("name") or obj.tags.get("operator") or "",
-                    "geometry": geom,
-                }
-            )
-    except RuntimeError as exc:
-        raise InputError(
-            f"pyosmium cannot read this OSM file ({exc})",
-            where=cfg.path,
-            fix="check it is a complete .osm.pbf or .osm download",
-        ) from None
-    out = gpd.GeoDataFrame(rows, columns=["site_id", "name", "geometry"], crs=4326)
+    """Data centres tagged in OSM as sites: they carry no IT load, so ``it_load_mw`` is
+    the config value and ``it_load_assumed`` is true."""
+    out = read_osm_data_centre_points(cfg.path, key="sources.osm_data_centres.path")
     out["it_load_mw"] = cfg.it_load_mw
     out["it_load_assumed"] = True
     out["cooling"] = cfg.cooling

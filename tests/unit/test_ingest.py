@@ -16,13 +16,14 @@ from shapely.geometry import box
 from conftest import X0, Y0, to_lonlat, write_raster
 from pipeline.config import HeatDemandConfig, SourcesConfig
 from pipeline.errors import InputError
+from pipeline.readers.tables import read_sites
 from pipeline.stages.ingest_heat_demand import (
     Grid,
     cell_areas_m2,
     read_heat_demand,
     reproject_heat_demand,
 )
-from pipeline.stages.ingest_sources import SiteInput, ingest_sources, read_sites
+from pipeline.stages.ingest_sources import SiteInput, ingest_sources
 
 REGION = box(X0 - 100, Y0 - 100, X0 + 500, Y0 + 500)
 BNG = CRS.from_epsg(27700)

@@ -34,15 +34,15 @@ from pipeline.config import (
 from pipeline.data import ROAD_CLASS_SCHEMAS, load_road_classes
 from pipeline.errors import InputError
 from pipeline.paths import RegionPaths
+from pipeline.readers import overpass
+from pipeline.readers.osm import read_osm_roads, way_lines
+from pipeline.readers.overpass import overpass_cache_path
 from pipeline.stages.build_road_graph import build_road_graph, graph_from_tables
 from pipeline.stages.ingest_roads import (
     classify_roads,
     os_open_roads_classes,
-    overpass_cache_path,
     read_gdal_roads,
-    read_osm_roads,
     select_roads,
-    way_lines,
 )
 
 REGION = box(X0 - 100, Y0 - 100, X0 + 500, Y0 + 500)
@@ -393,11 +393,21 @@ class TestGdal:
         with pytest.raises(InputError, match=r"no layer 'roads' \(layers: road_link"):
             read_gdal_roads(path, layer="roads", class_column=None, region_wgs84=_region_wgs84())
 
-    def test_no_class_column_names_the_columns(self, tmp_path: Path) -> None:
+    def test_no_class_column_gets_the_default_class_and_a_warning(
+        self, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    ) -> None:
         path = tmp_path / "lines.gpkg"
         grid_roads().rename(columns={"highway": "kind"}).to_file(path, driver="GPKG")
-        with pytest.raises(InputError, match=r"no road-class column found.*columns: kind"):
-            read_gdal_roads(path, layer=None, class_column=None, region_wgs84=_region_wgs84())
+        with caplog.at_level(logging.WARNING):
+            source = read_gdal_roads(
+                path, layer=None, class_column=None, region_wgs84=_region_wgs84()
+            )
+        assert source.schema == "none" and len(source.roads) == 10
+        assert (source.roads["road_class_source"] == "").all()
+        text = caplog.text
+        assert "no road-class column" in text and "columns: kind" in text
+        assert "all 10 lines get roads.default_class 'unclassified'" in text
+        assert "roads.class_column" in text
         source = read_gdal_roads(
             path, layer=None, class_column="kind", region_wgs84=_region_wgs84()
         )
@@ -410,7 +420,7 @@ class TestGdal:
         gpd.GeoDataFrame(
             {"highway": ["bus_stop"]}, geometry=gpd.points_from_xy([X0], [Y0]), crs=27700
         ).to_file(path, driver="GPKG")
-        with pytest.raises(InputError, match="Point geometries, not lines"):
+        with pytest.raises(InputError, match="Point geometries, not road lines"):
             read_gdal_roads(path, layer=None, class_column=None, region_wgs84=_region_wgs84())
 
 
@@ -511,7 +521,7 @@ def test_overpass_download_is_cached_then_reused(
         return _overpass_json()
 
     monkeypatch.setattr(ox._overpass, "_overpass_request", fake_request)
-    monkeypatch.setattr(ingest_roads, "check_overpass_reachable", lambda: None)
+    monkeypatch.setattr(overpass, "check_overpass_reachable", lambda: None)
     cfg = _overpass_cfg(tmp_path)
     paths = RegionPaths("tiny", tmp_path)
     use_cache = ox.settings.use_cache
@@ -554,7 +564,7 @@ def test_overpass_place_uses_its_own_cache(
         return features.set_index(["element", "id"])
 
     monkeypatch.setattr(ox, "features_from_place", fake_place)
-    monkeypatch.setattr(ingest_roads, "check_overpass_reachable", lambda: None)
+    monkeypatch.setattr(overpass, "check_overpass_reachable", lambda: None)
     cfg = _region_file(tmp_path, {"overpass_place": "Oakham, Rutland, UK"})
     paths = RegionPaths("tiny", tmp_path)
     ingest_roads.run(paths, cfg)
@@ -602,4 +612,4 @@ def test_example_region_files_validate(path: Path) -> None:
     assert cfg.crs.is_projected
     assert cfg.heat_demand.units == "MWh/ha/yr"
     if cfg.roads.path is not None:
-        assert cfg.roads.path.is_relative_to(REPO / "data" / "raw" / cfg.region.name)
+        assert cfg.roads.path.is_relative_to(REPO / "data" / "raw")

@@ -12,12 +12,8 @@ from shapely.geometry import box
 from conftest import X0, Y0, to_lonlat
 from pipeline.config import HotmapsIndustrialConfig, OsmDataCentresConfig, SourcesConfig
 from pipeline.errors import InputError
-from pipeline.stages.ingest_sources import (
-    SiteInput,
-    ingest_sources,
-    read_hotmaps_industrial,
-    read_osm_data_centres,
-)
+from pipeline.readers.tables import read_hotmaps_industrial
+from pipeline.stages.ingest_sources import SiteInput, ingest_sources, read_osm_data_centres
 
 REGION = box(X0 - 100, Y0 - 100, X0 + 500, Y0 + 500)
 BNG = CRS.from_epsg(27700)
