@@ -302,6 +302,16 @@ def _stale(*names: str) -> Callable[[TinyRegion], None]:
     return setup
 
 
+def _truncate(name: str) -> Callable[[TinyRegion], None]:
+    """Cut a file in half, as a copy or disk filled up half way would."""
+
+    def setup(r: TinyRegion) -> None:
+        path = r.root / name
+        path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+    return setup
+
+
 def _region_file_elsewhere(name: str, region_name: str | None) -> Callable[[TinyRegion], None]:
     """Copy the region file to elsewhere/<name>, with region.name set or removed."""
 
@@ -592,7 +602,7 @@ CASES: dict[str, Case] = {
         "sites",
         "ingest_sources",
         sites_text("site_id;name;it_load_mw;lat;lon\nS1;DC;5;{1};{0}\n".format(*_NEAR)),
-        error=("sites.csv", "lat"),
+        error=("sites.csv", "comma"),
     ),
     "sites_not_utf8": Case(
         "sites",
@@ -720,6 +730,15 @@ CASES: dict[str, Case] = {
         "ingest_roads",
         config(roads={"path": f"{RAW}/nope.gpkg"}),
         error=("nope.gpkg", "roads.path"),
+    ),
+    "roads_pbf_corrupt": Case(
+        "roads",
+        "ingest_roads",
+        both(
+            _write_raw("roads.osm.pbf", b"\x00\x00\x00\x0dnot a pbf at all"),
+            config(roads={"path": f"{RAW}/roads.osm.pbf"}),
+        ),
+        error=("roads.osm.pbf",),
     ),
     "roads_not_a_vector": Case(
         "roads", "ingest_roads", _write_raw("roads.gpkg", b"\x00garbage"), error=("roads.gpkg",)
@@ -933,6 +952,20 @@ CASES: dict[str, Case] = {
         logs=(words("wrote"),),
         check=_gone("data/interim/tiny/.heat_demand_mwh_per_cell.tmp-99999999.tif"),
     ),
+    "stale_roads_temp_of_a_dead_run": Case(
+        "interrupted runs",
+        "ingest_roads",
+        _stale("data/interim/tiny/.roads.tmp-99999999.parquet"),
+        logs=(words("wrote"),),
+        check=_gone("data/interim/tiny/.roads.tmp-99999999.parquet"),
+    ),
+    "truncated_intermediate": Case(
+        "interrupted runs",
+        "build_road_graph",
+        _truncate("data/interim/tiny/roads.parquet"),
+        error=("roads.parquet", "ingest_roads"),
+        baseline="ingest_roads",
+    ),
     "stage_before_its_inputs": Case(
         "interrupted runs",
         "build_road_graph",
@@ -955,10 +988,10 @@ def test_bad_input(tiny_region: TinyRegion, name: str) -> None:
     root = tiny_region.root
     good = heatlink(root, case.baseline or case.stage, "--region", "tiny")
     assert good.returncode == 0, good.stderr[-2000:]
-    before = _outputs(root)
     with warnings.catch_warnings():  # writing layers without a CRS warns, on purpose
         warnings.simplefilter("ignore")
         case.setup(tiny_region)
+    before = _outputs(root)
     res = heatlink(root, *_argv(case, root))
     if case.error:
         assert_one_line_error(res, *case.error, absent=case.absent)
