@@ -1091,18 +1091,51 @@ def test_malformed_site_tables(tiny_region: TinyRegion, table: str) -> None:
 # --- paths with spaces and non-ASCII letters, under make ---------------------------------
 
 
-@pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
-def test_make_with_spaces_and_non_ascii_paths(tiny_region: TinyRegion) -> None:
-    """`make` builds the ingest outputs from inputs in 'my inputs ü/' named 'sites ä ö.csv'.
+needs_make = pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")
 
-    Runs against a copy of the project (Makefile and package) holding the tiny region.
+
+def project_copy(region: TinyRegion) -> Callable[..., subprocess.CompletedProcess]:
+    """Put the Makefile and package next to the tiny region; return a `make` runner.
+
+    The runner uses this checkout's venv, never installs into it, and runs the copied
+    package.
     """
-    root = tiny_region.root
+    root = region.root
     shutil.copy2(REPO / "Makefile", root / "Makefile")
     shutil.copy2(REPO / "pyproject.toml", root / "pyproject.toml")
     shutil.copytree(
         REPO / "pipeline", root / "pipeline", ignore=shutil.ignore_patterns("__pycache__")
     )
+    stamp = root / "venv.stamp"
+    stamp.touch()
+    venv = [f"PY={REPO / '.venv' / 'bin' / 'python'}", f"VENV_OK={stamp.name}"]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+
+    def make(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            ["make", "--no-print-directory", *args, "REGION=tiny", *venv],
+            cwd=root,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+
+    return make
+
+
+INGESTED = [
+    f"data/interim/tiny/{n}"
+    for n in ("sources.parquet", "roads.parquet", "heat_demand_mwh_per_cell.tif")
+]
+
+
+@needs_make
+def test_make_with_spaces_and_non_ascii_paths(tiny_region: TinyRegion) -> None:
+    """`make` builds the ingest outputs from inputs in 'my inputs ü/' named 'sites ä ö.csv',
+    and rebuilds when such an input changes."""
+    root = tiny_region.root
+    make = project_copy(tiny_region)
     odd = root / RAW / "my inputs ü"
     odd.mkdir()
     for src, dst in [
@@ -1117,29 +1150,26 @@ def test_make_with_spaces_and_non_ascii_paths(tiny_region: TinyRegion) -> None:
         roads={"path": f"{rel}/roads ß.gpkg"},
         heat_demand={"path": f"{rel}/heat é.tif"},
     )
-    stamp = root / "venv.stamp"
-    stamp.touch()
-    targets = [
-        f"data/interim/tiny/{n}"
-        for n in ("sources.parquet", "roads.parquet", "heat_demand_mwh_per_cell.tif")
-    ]
-    venv = [f"PY={REPO / '.venv' / 'bin' / 'python'}", f"VENV_OK={stamp.name}"]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    proc = subprocess.run(
-        ["make", "--no-print-directory", *targets, "REGION=tiny", *venv],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc = make(*INGESTED)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert all((root / t).is_file() for t in targets)
-    again = subprocess.run(
-        ["make", "--no-print-directory", "-q", *targets, "REGION=tiny", *venv],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-    )
+    assert all((root / t).is_file() for t in INGESTED)
+    again = make("-q", *INGESTED)
     assert again.returncode == 0, "a second make would rebuild: " + again.stdout + again.stderr
+    later = (root / INGESTED[0]).stat().st_mtime + 60
+    os.utime(odd / "sites ä ö.csv", (later, later))
+    stale = make("-q", INGESTED[0])
+    assert stale.returncode == 1, "make does not see that 'sites ä ö.csv' changed"
+
+
+@needs_make
+def test_make_missing_input_names_the_key(tiny_region: TinyRegion) -> None:
+    """Under make, a missing input file ends with heatlink's line naming the config key,
+    not make's `No rule to make target`."""
+    make = project_copy(tiny_region)
+    tiny_region.write_config(sources={"path": f"{RAW}/nope.csv"})
+    proc = make(INGESTED[0])
+    assert proc.returncode != 0
+    assert "No rule to make target" not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith("heatlink: error: ")]
+    assert len(errors) == 1, proc.stderr
+    assert "nope.csv" in errors[0] and "sources.path" in errors[0], errors[0]
