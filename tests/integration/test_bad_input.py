@@ -1042,32 +1042,42 @@ def test_config_outside_repo(tiny_region: TinyRegion, tmp_path_factory) -> None:
 
 _LON, _LAT = _NEAR
 COLUMNS = ("site_id", "name", "it_load_mw", "lat", "lon", "heat_output_mw", "cooling")
-_NUMBER = st.one_of(
-    st.floats(allow_nan=True, allow_infinity=True, width=32).map(repr),
-    st.sampled_from(["", "nan", "NaN", "inf", "-inf", "1e400", "five", "5,0", " 3 ", "-1", "0"]),
+_GOOD = {
+    "name": st.sampled_from(["DC", "Süd", ""]),
+    "it_load_mw": st.floats(0, 200).map(repr),
+    "lat": st.floats(_LAT - 0.0005, _LAT + 0.0005).map(repr),
+    "lon": st.floats(_LON - 0.0005, _LON + 0.0005).map(repr),
+    "heat_output_mw": st.one_of(st.just(""), st.floats(0, 50).map(repr)),
+    "cooling": st.sampled_from(["air", "liquid", ""]),
+}
+_ANY_NUMBER = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.sampled_from(["", "nan", "NaN", "inf", "-inf", "1e400", "five", "5,0", " 3 ", "-1"]),
 )
-_CELL = {
-    "site_id": st.sampled_from(["S1", "S2", "", " ", "S1 "]),
-    "name": st.sampled_from(["DC", "", "Süd", '"quoted"']),
-    "it_load_mw": st.one_of(st.just("5"), _NUMBER),
-    "lat": st.one_of(st.just(repr(_LAT)), st.just(repr(_LON)), st.just("95"), _NUMBER),
-    "lon": st.one_of(st.just(repr(_LON)), st.just(repr(_LAT)), st.just("-200"), _NUMBER),
-    "heat_output_mw": st.one_of(st.just(""), _NUMBER),
-    "cooling": st.sampled_from(["air", "liquid", "", "water"]),
+_BAD = {
+    "site_id": st.sampled_from(["S1", "", " "]),  # S1 repeats the first row's id
+    "name": st.sampled_from(['"a, b"', '"unclosed', "x;y"]),
+    "it_load_mw": _ANY_NUMBER,
+    "lat": st.one_of(st.just(repr(_LON)), st.just("95"), _ANY_NUMBER),
+    "lon": st.one_of(st.just(repr(_LAT)), st.just("-200"), _ANY_NUMBER),
+    "heat_output_mw": _ANY_NUMBER,
+    "cooling": st.sampled_from(["water", "AIR", " liquid"]),
 }
 
 
 @st.composite
 def site_tables(draw: st.DrawFn) -> str:
-    """CSV text of a site table with random columns missing and random bad cells."""
+    """CSV text of a site table, mostly good, with random columns missing and random bad
+    cells (about one in eight of each), or an empty file."""
     if draw(st.integers(0, 9)) == 0:
         return draw(st.sampled_from(["", "\n", "site_id\n"]))
-    columns = [c for c in COLUMNS if draw(st.booleans()) or c in ("lat", "lon")]
+    columns = [c for c in COLUMNS if draw(st.integers(0, 7)) > 0]
     columns = draw(st.permutations(columns))
-    rows = draw(
-        st.lists(st.fixed_dictionaries({c: _CELL[c] for c in columns}), min_size=0, max_size=4)
-    )
-    lines = [",".join(columns)] + [",".join(row[c] for c in columns) for row in rows]
+    lines = [",".join(columns)]
+    for i in range(draw(st.integers(0, 4))):
+        good = {**_GOOD, "site_id": st.just(f"S{i + 1}")}
+        cells = [draw(_BAD[c] if draw(st.integers(0, 7)) == 0 else good[c]) for c in columns]
+        lines.append(",".join(cells))
     return "\n".join(lines) + "\n"
 
 
@@ -1086,6 +1096,8 @@ def test_malformed_site_tables(tiny_region: TinyRegion, table: str) -> None:
     if res.returncode == 2:
         assert res.last_line.startswith("heatlink: error: "), res.last_line
         assert "sites.csv" in res.last_line, res.last_line
+    else:
+        assert (tiny_region.root / "data/interim/tiny/sources.parquet").is_file()
 
 
 # --- paths with spaces and non-ASCII letters, under make ---------------------------------
