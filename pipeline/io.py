@@ -1,4 +1,7 @@
-"""Thin I/O helpers shared by the stages: atomic writes and vector files."""
+"""Output helpers shared by the stages: atomic writes and GeoParquet.
+
+Input files are read by :mod:`pipeline.readers`.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import geopandas as gpd
-import pandas as pd
-import pyogrio
 
 from pipeline.errors import InputError
 
@@ -70,113 +71,27 @@ def write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> Path:
 
 
 def read_geoparquet(path: Path) -> gpd.GeoDataFrame:
-    """Read a stage's GeoParquet output, saying which stage to run when it is missing."""
+    """Read a stage's GeoParquet output; InputError naming the stage to rerun when it is
+    missing, truncated or corrupt."""
+    fix = f"run {_writer_of(path)} again, or `make all`"
     if not path.is_file():
-        raise InputError(
-            "intermediate file is missing",
-            where=path,
-            fix="run the stage that writes it first, or `make all`",
-        )
-    return gpd.read_parquet(path)
-
-
-def require_file(path: Path, *, key: str) -> None:
-    """Stop with a one-line message when an input file named by config key is missing."""
-    if not path.exists():
-        raise InputError(
-            f"file not found (set by '{key}')",
-            where=path,
-            fix=f"check '{key}' in the region file; relative paths start at the project root",
-        )
-
-
-def list_layers(
-    path: Path, *, fix: str = "give a GeoPackage, Shapefile, GeoJSON or other format GDAL reads"
-) -> list[tuple[str, str]]:
-    """``(name, geometry type)`` of each layer of a GDAL vector file; InputError when GDAL
-    cannot open it."""
+        raise InputError("intermediate file is missing", where=path, fix=fix)
     try:
-        layers = pyogrio.list_layers(path)
-    except Exception as exc:
+        return gpd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several kinds on a damaged file
+        first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise InputError(
-            f"GDAL cannot read this file ({str(exc).splitlines()[0]})", where=path, fix=fix
-        ) from None
-    return [(str(n), str(t)) for n, t in layers]
-
-
-def read_csv(path: Path, *, fix: str, **kwargs: object) -> pd.DataFrame:
-    """Read a CSV with pandas; InputError (naming the file and ``fix``) when it cannot."""
-    try:
-        return pd.read_csv(path, **kwargs)
-    except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-        raise InputError(
-            f"not a readable CSV ({str(exc).splitlines()[0]})", where=path, fix=fix
+            f"intermediate file is truncated or corrupt ({first})", where=path, fix=fix
         ) from None
 
 
-def read_vector(
-    path: Path,
-    *,
-    key: str,
-    layer: str | None = None,
-    columns: list[str] | None = None,
-    bbox: tuple[float, float, float, float] | None = None,
-    where: str | None = None,
-) -> gpd.GeoDataFrame:
-    """Read a GDAL vector layer with pyogrio, turning GDAL failures into InputError.
+def _writer_of(path: Path) -> str:
+    """The stage that writes a file of this name, or a description when none does."""
+    from pipeline.paths import RegionPaths
+    from pipeline.stages import STAGES
 
-    Parameters
-    ----------
-    path
-        The file.
-    key
-        The config key that named it, for messages.
-    layer
-        Layer name; required when the file has several layers.
-    columns
-        Columns to read; all when None.
-    bbox
-        Only features intersecting this box, in the layer's CRS.
-    where
-        An OGR SQL condition on the layer's columns.
-    """
-    require_file(path, key=key)
-    names = [name for name, _ in list_layers(path)]
-    if layer is None and len(names) > 1:
-        raise InputError(
-            f"file has {len(names)} layers ({', '.join(names)})",
-            where=path,
-            fix=f"choose one with '{key.rsplit('.', 1)[0]}.layer'",
-        )
-    if layer is not None and layer not in names:
-        raise InputError(
-            f"no layer '{layer}' (layers: {', '.join(names)})",
-            where=path,
-            fix=f"set '{key.rsplit('.', 1)[0]}.layer' to one of them",
-        )
-    if columns is not None:
-        fields = pyogrio.read_info(path, layer=layer)["fields"]
-        missing = [c for c in columns if c not in fields]
-        if missing:
-            raise InputError(
-                f"missing column(s) {', '.join(missing)} (columns: {', '.join(fields)})",
-                where=path,
-                fix="rename the column or set the matching key in the region file",
-            )
-    try:
-        return pyogrio.read_dataframe(
-            path, layer=layer, columns=columns, bbox=bbox, where=where, use_arrow=True
-        )
-    except Exception as exc:
-        if where:
-            raise InputError(
-                f"GDAL failed reading this file with the filter {where!r} "
-                f"({str(exc).splitlines()[0]})",
-                where=path,
-                fix="check the filter uses the layer's column names, e.g. \"kind = 'heat'\"",
-            ) from None
-        raise InputError(
-            f"GDAL failed reading this file ({str(exc).splitlines()[0]})",
-            where=path,
-            fix="check the file opens in QGIS or ogrinfo",
-        ) from None
+    paths = RegionPaths("region", Path("."))
+    for stage in STAGES:
+        if any(getattr(paths, name).name == path.name for name in stage.writes):
+            return stage.name
+    return "the stage that writes it"

@@ -122,6 +122,7 @@ def check_geometries(
     >>> len(kept), counts
     (1, {'null': 1, 'zero-length': 1, 'other type': 1})
     """
+    gdf, repaired = _repair_polygons(gdf)
     masks = _geometry_problems(gdf.geometry)
     bad = np.logical_or.reduce(list(masks.values()))
     if kinds is not None:
@@ -146,14 +147,24 @@ def check_geometries(
     if drop.any():
         text = ", ".join(f"{n} {k}" for k, n in counts.items())
         log.warning("%s: dropped %d of %d %s: %s", file, drop.sum(), len(gdf), what, text)
-    out = gdf.loc[~drop]
-    invalid = (shapely.get_dimensions(out.geometry.to_numpy()) == 2) & ~out.geometry.is_valid
-    if invalid.any():
-        out = out.copy()
-        out.loc[invalid, out.geometry.name] = out.geometry[invalid].make_valid()
-        counts["repaired"] = int(invalid.sum())
-        log.info("%s: repaired %d invalid polygons (make_valid)", file, counts["repaired"])
-    return out, counts
+    if repaired:
+        counts["repaired"] = repaired
+        log.info("%s: repaired %d invalid polygons (make_valid)", file, repaired)
+    return gdf.loc[~drop], counts
+
+
+def _repair_polygons(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
+    """Invalid polygons made valid (a bow-tie becomes two triangles), and their count."""
+    values = gdf.geometry.to_numpy()
+    present = ~shapely.is_missing(values)
+    invalid = present & (shapely.get_dimensions(values) == 2) & ~shapely.is_valid(values)
+    if not invalid.any():
+        return gdf, 0
+    fixed = values.copy()
+    fixed[invalid] = shapely.make_valid(values[invalid])
+    out = gdf.copy()
+    out[gdf.geometry.name] = gpd.GeoSeries(fixed, index=gdf.index, crs=gdf.crs)
+    return out, int(invalid.sum())
 
 
 def check_finite(

@@ -9,6 +9,7 @@ the log (:func:`pipeline.readers.checks.check_geometries`). GDAL failures become
 
 from __future__ import annotations
 
+import logging
 import zipfile
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from shapely.geometry import Polygon
 from pipeline.errors import InputError
 from pipeline.geo import transform_geometry
 from pipeline.readers.checks import check_geometries, require_crs, require_file
+
+log = logging.getLogger("heatlink.readers.gdal")
 
 WGS84 = CRS.from_epsg(4326)
 GDAL_FIX = "give a GeoPackage, Shapefile, GeoJSON or other format GDAL reads"
@@ -43,12 +46,15 @@ class LayerInfo:
         Its CRS.
     geometry_type
         GDAL's geometry type, for example ``LineString``.
+    n_features
+        Number of features, -1 when the driver cannot tell without reading.
     """
 
     name: str
     fields: list[str]
     crs: CRS
     geometry_type: str
+    n_features: int = -1
 
 
 def _first_line(exc: BaseException) -> str:
@@ -122,6 +128,7 @@ def choose_layer(
         The fix in that message; by default, to choose one with ``<section>.layer``.
     """
     layer_key = f"{key.rsplit('.', 1)[0]}.layer"
+    require_file(path, key=key)
     layers = list_layers(path)
     names = [n for n, _ in layers]
     listed = ", ".join(f"{n} ({t})" for n, t in layers) or "none"
@@ -163,7 +170,9 @@ def layer_info(path: Path, *, layer: str) -> LayerInfo:
             fix="point the config at a layer with geometries (in a zip, include the .shp)",
         )
     crs = require_crs(info.get("crs"), file=path, what=f"layer '{layer}'")
-    return LayerInfo(layer, [str(f) for f in info["fields"]], crs, str(info["geometry_type"]))
+    fields = [str(f) for f in info["fields"]]
+    n = int(info.get("features", -1))
+    return LayerInfo(layer, fields, crs, str(info["geometry_type"]), n)
 
 
 def read_vector(
@@ -216,6 +225,14 @@ def read_vector(
     if region_wgs84 is not None:
         bbox = transform_geometry(region_wgs84, WGS84, info.crs).bounds
     gdf = _read_dataframe(path, layer=info.name, columns=columns, bbox=bbox, where=where)
+    if bbox is not None and where is None and info.n_features > len(gdf):
+        log.info(
+            "%s: %d of %d %s lie outside the region's bbox (or have no geometry); not read",
+            path,
+            info.n_features - len(gdf),
+            info.n_features,
+            what,
+        )
     gdf, _ = check_geometries(gdf, file=path, kinds=kinds, what=what, on_bad=on_bad, key=key)
     return gdf
 

@@ -71,6 +71,9 @@ def cell_areas_m2(transform: Affine, crs: CRS, shape: tuple[int, int]) -> np.nda
 
 
 def _first_line(exc: BaseException) -> str:
+    """GDAL's own message: rasterio's read errors point at the exception they chain."""
+    while exc.__cause__ is not None and "previous exception" in str(exc):
+        exc = exc.__cause__
     return (str(exc).splitlines() or [type(exc).__name__])[0]
 
 

@@ -24,7 +24,7 @@ from pyproj import CRS
 
 from pipeline.config import BuildingDemandConfig, HotmapsIndustrialConfig, SourcesConfig
 from pipeline.errors import InputError
-from pipeline.readers.checks import POINTS, check_finite, listing, require_file
+from pipeline.readers.checks import POINTS, POLYGONS, check_finite, listing, require_file
 from pipeline.readers.gdal import read_vector
 
 log = logging.getLogger("heatlink.readers.tables")
@@ -42,13 +42,27 @@ HOTMAPS_POINT = r"^(?:SRID=(\d+);)?\s*POINT\s*\(\s*([-+0-9.eE]+)\s+([-+0-9.eE]+)
 
 
 def read_csv(path: Path, *, fix: str = CSV_FIX, **kwargs: object) -> pd.DataFrame:
-    """Read a CSV with pandas; InputError (naming the file and ``fix``) when it cannot."""
+    """Read a CSV with pandas; InputError (naming the file and ``fix``) when it cannot.
+
+    A comma-separated file (the default) whose header is one column holding ``;`` or a
+    tab was saved with another separator, and is refused with that said.
+    """
     try:
-        return pd.read_csv(path, **kwargs)
+        df = pd.read_csv(path, **kwargs)
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise InputError(
             f"not a readable CSV ({str(exc).splitlines()[0]})", where=path, fix=fix
         ) from None
+    header = str(df.columns[0]) if len(df.columns) == 1 else ""
+    other = next((sep for sep in (";", "\t") if sep in header), None)
+    if "sep" not in kwargs and other is not None:
+        name = "semicolons" if other == ";" else "tabs"
+        raise InputError(
+            f"the columns are separated by {name}, not commas (header: {header[:80]!r})",
+            where=path,
+            fix=fix,
+        )
+    return df
 
 
 def require_rows(df: pd.DataFrame, *, file: Path, what: str = "rows") -> None:
@@ -235,7 +249,9 @@ def read_building_demand(cfg: BuildingDemandConfig) -> gpd.GeoDataFrame:
             df, file=cfg.path, crs=cfg.crs, crs_key="heat_demand.buildings.crs", labels=labels
         )
     else:
-        gdf = read_vector(cfg.path, key=key, layer=cfg.layer, what="buildings")
+        gdf = read_vector(
+            cfg.path, key=key, layer=cfg.layer, kinds=POINTS | POLYGONS, what="buildings"
+        )
         labels = [f"feature {i + 1}" for i in gdf.index]
     if cfg.demand_column not in gdf.columns:
         cols = ", ".join(c for c in gdf.columns if c != "geometry")
