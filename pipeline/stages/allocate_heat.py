@@ -1,51 +1,115 @@
-"""Allocate heat between sources and sinks: a recommended set of links by min-cost flow.
+"""Allocate heat between sources and sinks: a recommended set of links.
 
 One data centre cannot heat every zone it reaches, and a zone needs only so much heat.
-This stage chooses how much of each source's heat each viable link should carry.
+This stage chooses how much heat each viable link should carry.
 
 Inputs
     ``assessed_links.parquet``, ``sources.parquet``, ``demand_zones.parquet`` and
     ``heat_networks.parquet`` in ``data/interim/<region>/``.
 Outputs
-    ``data/interim/<region>/allocation.parquet``: ``link_id``, ``allocated_heat_mw`` and
-    ``recommended`` for every viable link.
+    ``data/interim/<region>/allocation.parquet``: for every viable link its ``link_id``,
+    ``allocated_heat_mw`` (heat-pump output: the heat the link sends into its pipe),
+    ``allocated_source_heat_mw`` (the waste heat that output takes from the site) and
+    ``recommended``.
 Config keys
     ``existing_networks.annual_demand_mwh`` (a network's capacity; unlimited when unset),
     ``zones.full_load_hours_h`` (to turn it into MW).
 
 Method
-    A flow network: a super-source feeds each site up to its ``heat_available_mw``; each
-    viable link carries flow from its site to its sink up to the link's
-    ``design_heat_mw`` at a cost per MW equal to the link's levelised cost of heat (or,
-    when costs are not computed, its heat-loss percentage); each zone passes up to its
-    ``peak_demand_mw`` to a super-sink (networks up to their configured capacity). The
-    maximum flow of least total cost (networkx ``max_flow_min_cost``, network simplex on
-    integers: kW and hundredths of the cost unit) gives ``allocated_heat_mw``; a link
-    with flow is ``recommended``.
+    The allocation counts heat on the network side of the heat pump, the heat a link
+    sends into its pipe at supply temperature, in MW at design conditions. Set the
+    limits: each link carries up to its ``design_heat_mw``; a link's flow f takes
+    f·(COP - 1)/COP of its site's waste heat (f itself where the source needs no heat
+    pump), and a site gives at most its ``heat_available_mw``; each zone takes up to its
+    ``peak_demand_mw`` and each existing network up to its configured capacity. Find
+    the largest total flow within the limits, then the cheapest flows that carry it, at
+    a cost per MW equal to the link's levelised cost of heat (its heat-loss percentage
+    when costs are not computed). Both are linear programmes (scipy ``linprog``, HiGHS),
+    since the heat pump makes a link's flow count differently at the site and at the
+    sink. Flows are rounded down to the kW; a link with flow is ``recommended``.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
-import networkx as nx
 import numpy as np
 import pandas as pd
+from scipy.optimize import OptimizeResult, linprog
+from scipy.sparse import csr_array, vstack
 
 from pipeline.config import RegionFile
+from pipeline.engineering.heat_pump import heat_pump_output_mw
 from pipeline.io import read_geoparquet, write_geoparquet
 from pipeline.paths import RegionPaths
 
 log = logging.getLogger("heatlink.allocate_heat")
 
 KW_PER_MW = 1000
-COST_SCALE = 100
+# Solver tolerances: the cheapest flow may carry 1 mW less in total than the largest, and
+# a flow within 10 mW below a whole kW counts as that kW.
+SLACK_MW = 1e-9
+ROUNDING_KW = 1e-5
+ALLOCATION_COLUMNS = ["link_id", "allocated_heat_mw", "allocated_source_heat_mw", "recommended"]
+
+
+@dataclass
+class FlowLimits:
+    """The linear limits on the links' flows (heat-pump output, MW): ``A @ f <= b``."""
+
+    design_mw: np.ndarray  # each link's upper bound
+    lift: np.ndarray  # heat-pump output per MW of waste heat, COP/(COP - 1) (1: no pump)
+    A: csr_array  # one row per site (source side), then one per capped sink
+    b: np.ndarray
 
 
 def cost_column(links: pd.DataFrame) -> str:
     """The levelised-cost column (``lcoh_<currency>_per_mwh``), else ``heat_loss_pct``."""
     lcoh = [c for c in links.columns if c.startswith("lcoh_") and c.endswith("_per_mwh")]
     return lcoh[0] if lcoh else "heat_loss_pct"
+
+
+def sink_capacities_mw(
+    zones: pd.DataFrame,
+    network_ids: pd.Series | list[str],
+    *,
+    network_annual_demand_mwh: float | None,
+    full_load_hours_h: float,
+) -> dict[str, float | None]:
+    """Heat each sink can take, MW: a zone its peak, a network its annual demand ÷ hours.
+
+    Parameters
+    ----------
+    zones
+        Demand zones with ``zone_id`` and ``peak_demand_mw``.
+    network_ids
+        ``network_id`` of each existing network.
+    network_annual_demand_mwh
+        ``existing_networks.annual_demand_mwh``; None leaves the networks unlimited.
+    full_load_hours_h
+        ``zones.full_load_hours_h``.
+
+    Returns
+    -------
+    ``{sink_id: MW}``, None for no limit.
+
+    Examples
+    --------
+    >>> zones = pd.DataFrame({"zone_id": ["Z1"], "peak_demand_mw": [2.5]})
+    >>> sink_capacities_mw(zones, ["N0001"], network_annual_demand_mwh=10_000.0,
+    ...     full_load_hours_h=2000.0)
+    {'Z1': 2.5, 'N0001': 5.0}
+    """
+    capacity: dict[str, float | None] = dict(
+        zip(zones["zone_id"], zones["peak_demand_mw"].astype(float), strict=True)
+    )
+    network_mw = (
+        None if network_annual_demand_mwh is None else network_annual_demand_mwh / full_load_hours_h
+    )
+    for nid in network_ids:
+        capacity[nid] = network_mw
+    return capacity
 
 
 def allocate_heat(
@@ -55,64 +119,135 @@ def allocate_heat(
     *,
     cost: str,
 ) -> pd.DataFrame:
-    """Allocate heat over viable links by maximum flow at least total cost.
+    """Allocate heat over viable links: the largest total flow, at least total cost.
 
     Parameters
     ----------
     links
-        Viable links with ``link_id``, ``site_id``, ``sink_id``, ``design_heat_mw`` and
-        the ``cost`` column (cost per MWh, or any per-unit cost to minimise).
+        Viable links with ``link_id``, ``site_id``, ``sink_id``, ``design_heat_mw``, the
+        ``cost`` column (cost per MWh, or any per-unit cost to minimise) and ``cop``
+        (NaN, or no column, where the source needs no heat pump).
     supply_mw
-        Heat available at each site.
+        Waste heat available at each site (source side of the heat pump); a site not
+        listed gives none.
     demand_mw
-        Heat each sink can take; None for no limit.
+        Heat each sink can take (network side); None for no limit; a sink not listed
+        takes none.
     cost
         Name of the cost column.
 
     Returns
     -------
-    ``link_id``, ``allocated_heat_mw`` and ``recommended``.
+    ``link_id``, ``allocated_heat_mw`` (heat-pump output the link carries),
+    ``allocated_source_heat_mw`` (the site's waste heat it takes) and ``recommended``.
 
     Examples
     --------
-    One 10 MW source reaches two 6 MW zones, Z1 more cheaply: Z1 gets 6 MW, Z2 the rest.
+    One 10 MW source (no heat pump) reaches two 6 MW zones, Z1 more cheaply: Z1 gets
+    6 MW, Z2 the rest.
 
     >>> links = pd.DataFrame({"link_id": ["L1", "L2"], "site_id": ["S", "S"],
     ...     "sink_id": ["Z1", "Z2"], "design_heat_mw": [6.0, 6.0], "lcoh": [30.0, 50.0]})
     >>> allocate_heat(links, {"S": 10.0}, {"Z1": 6.0, "Z2": 6.0}, cost="lcoh").values.tolist()
-    [['L1', 6.0, True], ['L2', 4.0, True]]
+    [['L1', 6.0, 6.0, True], ['L2', 4.0, 4.0, True]]
+
+    With a heat pump of COP 3 at the source, 3 MW of waste heat becomes 4.5 MW of
+    output, all of which a 4.5 MW link carries:
+
+    >>> hp = pd.DataFrame({"link_id": ["L1"], "site_id": ["S"], "sink_id": ["Z1"],
+    ...     "design_heat_mw": [4.5], "lcoh": [30.0], "cop": [3.0]})
+    >>> allocate_heat(hp, {"S": 3.0}, {"Z1": None}, cost="lcoh").values.tolist()
+    [['L1', 4.5, 3.0, True]]
     """
-    G = nx.DiGraph()
-    unlimited = int(sum(supply_mw.values()) * KW_PER_MW) + 1
-    for site, mw in supply_mw.items():
-        G.add_edge("_source", ("site", site), capacity=int(round(mw * KW_PER_MW)), weight=0)
-    for sink, mw in demand_mw.items():
-        cap = unlimited if mw is None else int(round(mw * KW_PER_MW))
-        G.add_edge(("sink", sink), "_sink", capacity=cap, weight=0)
-    costs = links[cost].fillna(links[cost].max()).clip(lower=0).to_numpy()
-    for row, c in zip(links.itertuples(), costs, strict=True):
-        G.add_edge(
-            ("site", row.site_id),
-            ("link", row.link_id),
-            capacity=int(round(row.design_heat_mw * KW_PER_MW)),
-            weight=int(round(c * COST_SCALE)),
-        )
-        G.add_edge(("link", row.link_id), ("sink", row.sink_id), weight=0)
-    if G.has_node("_source") and G.has_node("_sink"):
-        flow = nx.max_flow_min_cost(G, "_source", "_sink")
-    else:
-        flow = {}
-    allocated = np.array(
-        [sum(flow.get(("link", lid), {}).values()) / KW_PER_MW for lid in links["link_id"]],
-        dtype=float,
-    )
+    limits = flow_limits(links, supply_mw, demand_mw)
+    most = largest_total_flow_mw(limits)
+    flow = cheapest_flow_mw(limits, link_costs(links[cost]), total_mw=most)
+    return allocation_table(links["link_id"], flow, limits.lift)
+
+
+def flow_limits(
+    links: pd.DataFrame, supply_mw: dict[str, float], demand_mw: dict[str, float | None]
+) -> FlowLimits:
+    """The limits of the sites (source side), the links and the sinks (network side)."""
+    n = len(links)
+    cop = links["cop"].to_numpy(dtype=float) if "cop" in links else np.full(n, np.nan)
+    lift = np.asarray(heat_pump_output_mw(np.ones(n), cop), dtype=float).reshape(n)
+    design = np.nan_to_num(links["design_heat_mw"].to_numpy(dtype=float), nan=0.0)
+    rows, b = [], []
+    for site, members in links.groupby("site_id", sort=True).indices.items():
+        supply = supply_mw.get(site, 0.0)
+        if not np.isposinf(supply):
+            rows.append(_row(n, members, 1.0 / lift[members]))
+            b.append(np.nan_to_num(supply))
+    for sink, members in links.groupby("sink_id", sort=True).indices.items():
+        capacity = demand_mw.get(sink, 0.0)
+        if capacity is not None and not np.isposinf(capacity):
+            rows.append(_row(n, members, np.ones(len(members))))
+            b.append(np.nan_to_num(capacity))
+    A = vstack(rows, format="csr") if rows else csr_array((0, n))
+    return FlowLimits(design, lift, A, np.asarray(b, dtype=float))
+
+
+def link_costs(values: pd.Series) -> np.ndarray:
+    """Cost per MW of each link: missing costs count as the dearest, negative ones as 0."""
+    return values.fillna(values.max()).clip(lower=0).fillna(0.0).to_numpy(dtype=float)
+
+
+def largest_total_flow_mw(limits: FlowLimits) -> float:
+    """The largest total heat-pump output the links can carry within the limits."""
+    n = len(limits.design_mw)
+    if n == 0:
+        return 0.0
+    return -_solve(-np.ones(n), limits).fun
+
+
+def cheapest_flow_mw(limits: FlowLimits, costs: np.ndarray, *, total_mw: float) -> np.ndarray:
+    """The flow of each link, of least total cost among those that carry ``total_mw``."""
+    n = len(limits.design_mw)
+    if n == 0 or total_mw <= 0:
+        return np.zeros(n)
+    # at least the largest total, less the solver's tolerance
+    return _solve(costs, limits, min_total_mw=total_mw - SLACK_MW).x
+
+
+def allocation_table(link_ids: pd.Series, flow_mw: np.ndarray, lift: np.ndarray) -> pd.DataFrame:
+    """Each link's flow rounded down to the kW, the waste heat it takes, and whether used."""
+    allocated = np.floor(np.asarray(flow_mw) * KW_PER_MW + ROUNDING_KW) / KW_PER_MW
+    allocated = np.maximum(allocated, 0.0)
     return pd.DataFrame(
         {
-            "link_id": links["link_id"].to_numpy(),
+            "link_id": link_ids.to_numpy(),
             "allocated_heat_mw": allocated,
+            "allocated_source_heat_mw": allocated / lift,
             "recommended": allocated > 0,
-        }
+        },
+        columns=ALLOCATION_COLUMNS,
     )
+
+
+def _row(n: int, members: np.ndarray, values: np.ndarray) -> csr_array:
+    """One constraint row over ``n`` links with ``values`` at ``members``."""
+    return csr_array((values, (np.zeros(len(members), dtype=int), members)), shape=(1, n))
+
+
+def _solve(
+    objective: np.ndarray, limits: FlowLimits, *, min_total_mw: float | None = None
+) -> OptimizeResult:
+    """Minimise ``objective @ f`` within ``limits``, ``0 <= f <= design`` and the total."""
+    A, b = limits.A, limits.b
+    if min_total_mw is not None:  # sum(f) >= total, as -sum(f) <= -total
+        A = vstack([A, csr_array(-np.ones((1, len(objective))))], format="csr")
+        b = np.append(b, -min_total_mw)
+    result = linprog(
+        objective,
+        A_ub=A if A.shape[0] else None,
+        b_ub=b if A.shape[0] else None,
+        bounds=np.column_stack([np.zeros(len(objective)), limits.design_mw]),
+        method="highs",
+    )
+    if result.status != 0:
+        raise RuntimeError(f"the allocation's linear programme failed: {result.message}")
+    return result
 
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
@@ -120,18 +255,14 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     links = read_geoparquet(paths.assessed_links)
     viable = links[links["reason"].isna()]
     sources = read_geoparquet(paths.sources)
-    zones = read_geoparquet(paths.demand_zones)
     networks = read_geoparquet(paths.heat_networks)
-    demand: dict[str, float | None] = dict(
-        zip(zones["zone_id"], zones["peak_demand_mw"], strict=True)
-    )
     ncfg = cfg.existing_networks
-    for nid in networks["network_id"]:
-        demand[nid] = (
-            ncfg.annual_demand_mwh / cfg.zones.full_load_hours_h
-            if ncfg is not None and ncfg.annual_demand_mwh is not None
-            else None
-        )
+    demand = sink_capacities_mw(
+        read_geoparquet(paths.demand_zones),
+        networks["network_id"],
+        network_annual_demand_mwh=None if ncfg is None else ncfg.annual_demand_mwh,
+        full_load_hours_h=cfg.zones.full_load_hours_h,
+    )
     cost = cost_column(viable)
     result = allocate_heat(
         viable,
@@ -140,10 +271,12 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         cost=cost,
     )
     log.info(
-        "%d viable links: %d recommended, carrying %.1f of %.1f MW available (cost: %s)",
+        "%d viable links: %d recommended, carrying %.1f MW of heat-pump output from "
+        "%.1f of %.1f MW of waste heat available (cost: %s)",
         len(viable),
         int(result["recommended"].sum()),
         result["allocated_heat_mw"].sum(),
+        result["allocated_source_heat_mw"].sum(),
         sources["heat_available_mw"].sum(),
         cost,
     )
