@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
 from typing import Literal
@@ -77,6 +78,28 @@ def _geometry_problems(geoms: gpd.GeoSeries) -> dict[str, np.ndarray]:
     zero_length = ok & (dim == 1) & (shapely.length(values) == 0)
     zero_area = ok & (dim == 2) & (shapely.area(values) == 0)
     return {"null": null, "empty": empty, "zero-length": zero_length, "zero-area": zero_area}
+
+
+@dataclass(frozen=True)
+class Expect:
+    """What a reader expects of a layer's geometries.
+
+    Attributes
+    ----------
+    kinds
+        Geometry types wanted (for example ``LINES``); None for any.
+    what
+        What the features are, for messages ("road lines").
+    on_bad
+        ``"drop"`` unusable geometries with a count in the log, or ``"error"``.
+    """
+
+    kinds: Collection[str] | None = None
+    what: str = "features"
+    on_bad: Literal["drop", "error"] = "drop"
+
+
+ANY_FEATURES = Expect()
 
 
 def check_geometries(

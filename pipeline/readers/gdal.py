@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import logging
 import zipfile
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import geopandas as gpd
 import pyogrio
@@ -23,7 +22,13 @@ from shapely.geometry import Polygon
 
 from pipeline.errors import InputError
 from pipeline.geo import transform_geometry
-from pipeline.readers.checks import check_geometries, require_crs, require_file
+from pipeline.readers.checks import (
+    ANY_FEATURES,
+    Expect,
+    check_geometries,
+    require_crs,
+    require_file,
+)
 
 log = logging.getLogger("heatlink.readers.gdal")
 
@@ -183,9 +188,7 @@ def read_vector(
     columns: list[str] | None = None,
     region_wgs84: Polygon | None = None,
     where: str | None = None,
-    kinds: Collection[str] | None = None,
-    what: str = "features",
-    on_bad: Literal["drop", "error"] = "drop",
+    expect: Expect = ANY_FEATURES,
 ) -> gpd.GeoDataFrame:
     """Read a GDAL vector layer: checked, filtered, with unusable geometries dropped.
 
@@ -203,8 +206,8 @@ def read_vector(
         Only features meeting this polygon's bounding box (in EPSG:4326) are read.
     where
         An OGR SQL condition on the layer's columns.
-    kinds, what, on_bad
-        Passed to :func:`~pipeline.readers.checks.check_geometries`.
+    expect
+        The geometries wanted, for :func:`~pipeline.readers.checks.check_geometries`.
 
     Returns
     -------
@@ -231,9 +234,16 @@ def read_vector(
             path,
             info.n_features - len(gdf),
             info.n_features,
-            what,
+            expect.what,
         )
-    gdf, _ = check_geometries(gdf, file=path, kinds=kinds, what=what, on_bad=on_bad, key=key)
+    gdf, _ = check_geometries(
+        gdf,
+        file=path,
+        kinds=expect.kinds,
+        what=expect.what,
+        on_bad=expect.on_bad,
+        key=key,
+    )
     return gdf
 
 

@@ -24,7 +24,7 @@ from pyproj import CRS
 
 from pipeline.config import BuildingDemandConfig, HotmapsIndustrialConfig, SourcesConfig
 from pipeline.errors import InputError
-from pipeline.readers.checks import POINTS, POLYGONS, check_finite, listing, require_file
+from pipeline.readers.checks import POINTS, POLYGONS, Expect, check_finite, listing, require_file
 from pipeline.readers.gdal import read_vector
 
 log = logging.getLogger("heatlink.readers.tables")
@@ -133,7 +133,9 @@ def read_sites(cfg: SourcesConfig) -> gpd.GeoDataFrame:
         labels = csv_labels(len(df))
         gdf = points_from_columns(df, file=path, crs=cfg.crs, crs_key="sources.crs", labels=labels)
     else:
-        gdf = read_vector(path, key="sources.path", layer=cfg.layer, what="sites", on_bad="error")
+        gdf = read_vector(
+            path, key="sources.path", layer=cfg.layer, expect=Expect(what="sites", on_bad="error")
+        )
         require_rows(gdf, file=path, what="sites")
         labels = [f"feature {i + 1}" for i in range(len(gdf))]
         if not gdf.geom_type.isin(list(POINTS)).all():
@@ -250,7 +252,7 @@ def read_building_demand(cfg: BuildingDemandConfig) -> gpd.GeoDataFrame:
         )
     else:
         gdf = read_vector(
-            cfg.path, key=key, layer=cfg.layer, kinds=POINTS | POLYGONS, what="buildings"
+            cfg.path, key=key, layer=cfg.layer, expect=Expect(POINTS | POLYGONS, "buildings")
         )
         labels = [f"feature {i + 1}" for i in gdf.index]
     if cfg.demand_column not in gdf.columns:

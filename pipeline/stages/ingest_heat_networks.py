@@ -30,7 +30,7 @@ from pipeline.config import ExistingNetworksConfig, RegionFile
 from pipeline.geo import region_polygon
 from pipeline.io import write_geoparquet
 from pipeline.paths import RegionPaths
-from pipeline.readers.checks import LINES, POLYGONS, drop_outside
+from pipeline.readers.checks import LINES, POLYGONS, Expect, drop_outside
 from pipeline.readers.gdal import read_vector
 from pipeline.readers.osm import is_osm_file, read_osm_heat_pipes
 
@@ -53,8 +53,7 @@ def read_heat_pipes(cfg: ExistingNetworksConfig) -> gpd.GeoDataFrame:
         key=key,
         layer=cfg.layer,
         where=cfg.where,
-        kinds=LINES | POLYGONS,
-        what="network lines or polygons",
+        expect=Expect(LINES | POLYGONS, "network lines or polygons"),
     )
 
 

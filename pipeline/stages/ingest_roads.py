@@ -63,7 +63,7 @@ from pipeline.errors import InputError
 from pipeline.geo import region_polygon
 from pipeline.io import write_geoparquet
 from pipeline.paths import RegionPaths
-from pipeline.readers.checks import LINES, drop_outside
+from pipeline.readers.checks import LINES, Expect, drop_outside
 from pipeline.readers.gdal import choose_layer, layer_info, read_vector
 from pipeline.readers.osm import is_osm_file, read_osm_roads
 from pipeline.readers.overpass import overpass_roads
@@ -393,8 +393,7 @@ def read_gdal_roads(
         layer=name,
         columns=wanted,
         region_wgs84=region_wgs84,
-        kinds=LINES,
-        what="road lines",
+        expect=Expect(LINES, "road lines"),
     )
     if column is None:
         _warn_no_class(path, fields=fields, n=len(gdf), default_class=default_class)

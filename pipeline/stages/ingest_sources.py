@@ -194,6 +194,15 @@ def ingest_sources(
             where=", ".join(str(i.file) for i in inputs),
             fix="make the ids unique across the site files",
         )
+    out = fill_site_values(out, cfg)
+    return gpd.GeoDataFrame(out[OUTPUT_COLUMNS], geometry="geometry", crs=crs), skipped
+
+
+def fill_site_values(sites: pd.DataFrame, cfg: SourcesConfig) -> pd.DataFrame:
+    """Defaults for kind and cooling, numbers as floats, and the heat of each site:
+    ``heat_output_mw`` where given, else estimated from the IT load (``heat_assumed``).
+    """
+    out = sites.copy()
     out["name"] = out["name"].astype("string").fillna("")
     for col, default in (("kind", "data_centre"), ("cooling", "air")):
         vals = out[col] if col in out.columns else pd.Series(pd.NA, index=out.index)
@@ -216,7 +225,7 @@ def ingest_sources(
     out["heat_available_mw"] = out["heat_output_mw"].fillna(pd.Series(estimated, index=out.index))
     default_temp = np.where(liquid, cfg.source_temp_liquid_c, cfg.source_temp_air_c)
     out["source_temp_c"] = out["source_temp_c"].fillna(pd.Series(default_temp, index=out.index))
-    return gpd.GeoDataFrame(out[OUTPUT_COLUMNS], geometry="geometry", crs=crs), skipped
+    return out
 
 
 def _inside_region(
