@@ -11,7 +11,7 @@ from affine import Affine
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import LineString, Point, Polygon, box
 
 from conftest import grid_roads
 from pipeline.config import RoutingConfig, ZonesConfig
@@ -175,6 +175,43 @@ class TestRouting:
         )
         r2 = route_links(G2, sites2, zones, cfg).routes.set_index("zone_id")
         assert r2.loc["ZB", "reason"] == "beyond_max_length"
+
+    @pytest.mark.parametrize(
+        ("max_link_length_m", "reason"),
+        [(640.0, None), (639.0, "beyond_max_length"), (639.99, "beyond_max_length")],
+    )
+    def test_the_zone_spur_counts_against_the_maximum_length(
+        self, max_link_length_m: float, reason: str | None
+    ) -> None:
+        # A 10 m site spur, 600 m of road, and a 30 m spur from the road up to the tip of a
+        # diamond-shaped zone that no road enters: 640 m. The road alone (610 m with the
+        # site spur) is within every limit; only the zone's spur takes it over 639 m.
+        G = _graph([LineString([(0, 0), (1000, 0)])])
+        zones = gpd.GeoDataFrame(
+            {"zone_id": ["Z"]},
+            geometry=[Polygon([(600, 30), (620, 50), (600, 70), (580, 50)])],
+            crs=27700,
+        )
+        cfg = RoutingConfig(max_link_length_m=max_link_length_m, max_snap_distance_m=250)
+        r = route_links(G, _points(S=(0, 10)), zones, cfg).routes.iloc[0]
+        assert _reason(r["reason"]) == reason
+        assert (r["site_spur_m"], r["network_length_m"], r["zone_spur_m"]) == (10, 600, 30)
+        assert r["route_length_m"] == 640.0
+
+    def test_the_search_budget_leaves_out_the_site_spur(self) -> None:
+        # A 100 m site spur and a zone 950 m along the road: 1050 m in all, over the
+        # 1000 m limit. The search from the road has only 1000 - 100 = 900 m to spend,
+        # so it never reaches the zone and no route is drawn; with the spur at 40 m
+        # (990 m in all) it does.
+        G = _graph([LineString([(0, 0), (2000, 0)])])
+        zones = _zones(Z=(950, -50, 1050, 50))
+        cfg = RoutingConfig(max_link_length_m=1000, max_snap_distance_m=250)
+        far = route_links(G, _points(S=(0, 100)), zones, cfg).routes.iloc[0]
+        assert _reason(far["reason"]) == "beyond_max_length"
+        assert np.isnan(far["route_length_m"]) and far.geometry is None
+        near = route_links(G, _points(S=(0, 40)), zones, cfg).routes.iloc[0]
+        assert _reason(near["reason"]) is None
+        assert near["route_length_m"] == pytest.approx(990.0)
 
     @settings(max_examples=25, deadline=None)
     @given(

@@ -133,8 +133,9 @@ def test_no_heat_pump_when_the_source_is_hot_enough_and_cap():
     )
     assert np.isnan(cop[0]) and np.isnan(cop[1])
     # 79 °C and 75 °C sources: the source's mean temperature is above the sink's, so
-    # the Lorenz COP is unbounded and the cap applies.
-    assert cop[2] == cop[3] == MAX_COP
+    # the Lorenz COP is unbounded and the cap of 10 applies (docs/methodology.md).
+    assert cop[2] == cop[3] == 10.0
+    assert MAX_COP == 10.0
     assert heat_pump_output_mw(2.0, cop[0]) == 2.0
 
 
@@ -187,7 +188,7 @@ def test_cop_above_one_and_falls_with_lift(source, supply, delta_t, more, cool, 
     cop = heat_pump_cop(
         source_temp_c=source, supply_temp_c=supply, return_temp_c=supply - delta_t, **options
     )
-    assert 1.0 < cop <= MAX_COP
+    assert 1.0 < cop <= 10.0
     # A hotter supply, or a colder source, never raises the COP.
     hotter = heat_pump_cop(
         source_temp_c=source,
@@ -435,9 +436,14 @@ def test_assess_links_energy_carbon_and_cost_hand_values():
     assert link["cop"] == pytest.approx(3.5315, abs=1e-4)
     assert link["design_heat_mw"] == pytest.approx(4.1851, abs=1e-4)
     assert link["heat_pump_mw"] == link["design_heat_mw"]
-    # 4.19 MW needs DN200 in series 2 (DN150 carries 4.06 MW at 150 Pa/m); single pair
-    # loses 35.67 W/m: 35.67·1000·8760/1e6 = 312.5 MWh a year.
+    # 4.19 MW needs DN200 in series 2 (DN150 carries 4.06 MW at 150 Pa/m). The single
+    # pair's EN 13941 coefficients are U_1 = 0.34006, U_2 = 0.01577 W/mK, so supply and
+    # return lose (U_1 - U_2)·(80 + 50 - 2·10) = 0.32429·110 = 35.67 W/m together
+    # (supply 0.34006·70 - 0.01577·40 = 23.17, return 0.34006·40 - 0.01577·70 = 12.50):
+    # 35.67·1000·8760/1e6 = 312.48 MWh a year.
     assert link["dn"] == 200 and not link["twin"]
+    assert link["heat_loss_w_per_m"] == pytest.approx(35.67, abs=0.005)
+    assert link["annual_heat_loss_mwh"] == pytest.approx(312.48, abs=0.01)
     assert link["annual_heat_loss_mwh"] == pytest.approx(
         link["heat_loss_w_per_m"] * 1000 * 8760 / 1e6
     )
