@@ -76,6 +76,11 @@ def to_lonlat(x: float, y: float) -> tuple[float, float]:
 @pytest.fixture
 def tiny_region(tmp_path: Path) -> TinyRegion:
     """A region on disk: roads GeoPackage, heat GeoTIFF (MWh/ha), site CSV, region file."""
+    return make_tiny_region(tmp_path)
+
+
+def make_tiny_region(tmp_path: Path) -> TinyRegion:
+    """The :func:`tiny_region` fixture's region, made under ``tmp_path`` (any scope)."""
     raw = tmp_path / "data" / "raw" / "tiny"
     raw.mkdir(parents=True)
     grid_roads().to_file(raw / "roads.gpkg", layer="roads", driver="GPKG")
@@ -109,6 +114,21 @@ def tiny_region(tmp_path: Path) -> TinyRegion:
     region = TinyRegion(tmp_path, tmp_path / "data" / "regions" / "tiny.yml", config)
     region.write_config()
     return region
+
+
+def add_existing_network(region: TinyRegion, lines: list[LineString], **settings: object) -> Path:
+    """Give the tiny region an existing heat network: pipes as a GeoPackage line layer.
+
+    Writes ``data/raw/tiny/networks.gpkg`` (EPSG:27700) and an ``existing_networks``
+    section with ``settings`` (``annual_demand_mwh``, temperatures, ...) into the region
+    file, which it returns. ``region.config`` keeps the section for later rewrites.
+    """
+    path = region.root / "data" / "raw" / "tiny" / "networks.gpkg"
+    gpd.GeoDataFrame({"kind": ["heat"] * len(lines)}, geometry=lines, crs=27700).to_file(
+        path, layer="pipes", driver="GPKG"
+    )
+    region.config["existing_networks"] = {"path": "data/raw/tiny/networks.gpkg", **settings}
+    return region.write_config()
 
 
 def run_cli(*args: str, root: Path) -> subprocess.CompletedProcess:
