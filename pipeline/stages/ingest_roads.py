@@ -397,7 +397,8 @@ def read_gdal_roads(
     )
     if column is None:
         _warn_no_class(path, fields=fields, n=len(gdf), default_class=default_class)
-    log.info("read layer '%s' of %s; road class from '%s' (%s)", name, path, column, schema)
+    else:
+        log.info("read layer '%s' of %s; road class from '%s' (%s)", name, path, column, schema)
     return RoadSource(_road_columns(gdf, schema=schema, column=column), schema, path)
 
 
