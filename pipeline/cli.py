@@ -118,13 +118,17 @@ def configure(
         links = " ".join(_rel(paths.input_links / k, paths.root) for k in region_input_files(cfg))
         mk = _rel(paths.stages_mk, paths.root)
         rules += f"\n# region.bbox is not set: its extent comes from the inputs\n{mk}: {links}\n"
-    _write_if_changed(paths.stages_mk, rules)
+    if not _write_if_changed(paths.stages_mk, rules):
+        paths.stages_mk.touch()  # up to date with the region file, so make need not rerun this
 
 
-def _write_if_changed(target: Path, text: str) -> None:
-    if not target.is_file() or target.read_text(encoding="utf-8") != text:
-        with atomic_path(target) as tmp:
-            tmp.write_text(text, encoding="utf-8")
+def _write_if_changed(target: Path, text: str) -> bool:
+    """Write ``text`` to ``target`` unless it holds it already; True when written."""
+    if target.is_file() and target.read_text(encoding="utf-8") == text:
+        return False
+    with atomic_path(target) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return True
 
 
 def _link_inputs(paths: RegionPaths, files: dict[str, Path]) -> None:

@@ -90,10 +90,13 @@ LAYERS = layer_fields("EUR")
 
 def _corridors(links: gpd.GeoDataFrame, segments: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     """Road segments used by at least one viable link, with what they carry."""
-    used = segments.merge(
-        links[["link_id", "site_id", "sink_id", "design_heat_mw", "dn", "recommended"]],
-        on="link_id",
-    )
+    if segments.empty or links.empty:  # nothing routed: empty tables carry no dtypes to join
+        used = segments.iloc[:0]
+    else:
+        used = segments.merge(
+            links[["link_id", "site_id", "sink_id", "design_heat_mw", "dn", "recommended"]],
+            on="link_id",
+        )
     if used.empty:
         return gpd.GeoDataFrame(
             columns=[*LAYERS["corridors"][1], "geometry"], geometry="geometry", crs=links.crs
@@ -386,7 +389,7 @@ def _osm_timestamp(path: Path) -> str:
 
 def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
     """``run_info`` rows (key, value): config, inputs, versions and times of the run."""
-    from pipeline.stages.ingest_roads import is_osm_file
+    from pipeline.readers.osm import is_osm_file
 
     rows: list[tuple[str, str]] = [
         ("config", json.dumps(cfg.model_dump(mode="json"), sort_keys=True)),
@@ -420,7 +423,8 @@ def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
     packages["GDAL"] = pyogrio.__gdal_version_string__
     rows.append(("versions", json.dumps(packages)))
     times = []
-    for stage in STAGE_NAMES:
+    # the stages up to this one: a later stage's log is from an earlier run
+    for stage in STAGE_NAMES[: STAGE_NAMES.index("export_geopackage") + 1]:
         log_file = paths.logs / f"{stage}.log"
         if log_file.is_file():
             lines = log_file.read_text(encoding="utf-8").splitlines()

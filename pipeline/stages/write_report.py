@@ -323,7 +323,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     roads = read_geoparquet(paths.roads)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = build_report(layers, roads, cfg, generated=generated)
-    report = paths.outputs / "report.html"
+    report = paths.report
     with atomic_path(report) as tmp:
         tmp.write_text(page, encoding="utf-8")
     table = pd.concat(
@@ -333,7 +333,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         ],
         ignore_index=True,
     )
-    csv = paths.outputs / "links.csv"
+    csv = paths.links_csv
     with atomic_path(csv) as tmp:
         table.to_csv(tmp, index=False)
     log.info("wrote %s (%.0f kB) and %s (%d rows)", report, len(page) / 1000, csv, len(table))
