@@ -73,8 +73,8 @@ def layer_fields(currency: str) -> dict[str, tuple[str, list[str]]]:
 
     Examples
     --------
-    >>> layer_fields("GBP")["links"][1][-3]
-    'lcoh_gbp_per_mwh'
+    >>> [f for f in layer_fields("GBP")["links"][1] if f.startswith("lcoh")]
+    ['lcoh_gbp_per_mwh']
     """
     fields = load_fields()
     cur = "_" + currency.lower()

@@ -204,14 +204,14 @@ def build_report(
     src_rows = []
     for s in sources.itertuples():
         mine = links[links["site_id"] == s.site_id]
-        alloc = mine["allocated_heat_mw"].sum() if "allocated_heat_mw" in mine else np.nan
+        alloc = mine["allocated_source_heat_mw"].sum()
         src_rows.append(
             {
                 "site_id": s.site_id,
                 "name": s.name,
                 "kind": s.kind,
                 "heat_available_mw": s.heat_available_mw,
-                "allocated_heat_mw": alloc,
+                "allocated_source_heat_mw": alloc,
                 "viable_links": len(mine),
                 "rejected": int((rejected["site_id"] == s.site_id).sum()),
             }
