@@ -18,6 +18,8 @@ from affine import Affine
 from pyproj import Transformer
 from shapely.geometry import LineString
 
+from pipeline.config import RegionFile
+
 REPO = Path(__file__).resolve().parents[1]
 
 # The tiny region: a 5 x 5 street grid of 100 m blocks in EPSG:27700 at (X0, Y0).
@@ -129,6 +131,24 @@ def add_existing_network(region: TinyRegion, lines: list[LineString], **settings
     )
     region.config["existing_networks"] = {"path": "data/raw/tiny/networks.gpkg", **settings}
     return region.write_config()
+
+
+def tiny_config(tmp_path: Path, roads: dict) -> RegionFile:
+    """A validated config of the tiny region with the given ``roads`` section, its other
+    inputs named in ``tmp_path``."""
+    return RegionFile.model_validate(
+        {
+            "region": {
+                "name": "tiny",
+                "crs": 27700,
+                "bbox": [X0 - 100, Y0 - 100, X0 + 500, Y0 + 500],
+                "bbox_crs": 27700,
+            },
+            "sources": {"path": str(tmp_path / "sites.csv")},
+            "roads": roads,
+            "heat_demand": {"path": str(tmp_path / "heat.tif"), "units": "MWh/ha/yr"},
+        }
+    )
 
 
 def run_cli(*args: str, root: Path) -> subprocess.CompletedProcess:

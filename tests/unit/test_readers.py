@@ -20,12 +20,11 @@ from pyproj import CRS
 from shapely.geometry import LineString, Point, Polygon, box
 
 import pipeline.stages.ingest_roads as ingest_roads
-from conftest import X0, Y0, grid_roads, to_lonlat, write_raster
+from conftest import X0, Y0, grid_roads, tiny_config, to_lonlat, write_raster
 from pipeline.config import (
     BuildingDemandConfig,
     ExistingNetworksConfig,
     HotmapsIndustrialConfig,
-    RegionFile,
     RoadsConfig,
     SourcesConfig,
 )
@@ -40,22 +39,6 @@ from pipeline.stages.ingest_heat_networks import group_networks, read_heat_pipes
 
 BNG = CRS.from_epsg(27700)
 REGION = box(X0 - 100, Y0 - 100, X0 + 500, Y0 + 500)
-
-
-def _region_file(tmp_path: Path, roads: dict) -> RegionFile:
-    return RegionFile.model_validate(
-        {
-            "region": {
-                "name": "tiny",
-                "crs": 27700,
-                "bbox": [X0 - 100, Y0 - 100, X0 + 500, Y0 + 500],
-                "bbox_crs": 27700,
-            },
-            "sources": {"path": str(tmp_path / "sites.csv")},
-            "roads": roads,
-            "heat_demand": {"path": str(tmp_path / "heat.tif"), "units": "MWh/ha/yr"},
-        }
-    )
 
 
 def _bad_roads() -> gpd.GeoDataFrame:
@@ -104,7 +87,7 @@ def test_road_layer_with_bad_geometries_runs_and_logs_them(
     _bad_roads().to_file(path, driver="GPKG")
     paths = RegionPaths("tiny", tmp_path)
     with caplog.at_level(logging.INFO):
-        ingest_roads.run(paths, _region_file(tmp_path, {"path": str(path)}))
+        ingest_roads.run(paths, tiny_config(tmp_path, {"path": str(path)}))
     assert len(gpd.read_parquet(paths.roads)) == 10
     # the empty line has no extent, so GDAL's bbox filter leaves it out; the rest are counted
     assert "dropped 2 of 12 road lines: 1 null, 1 zero-length" in caplog.text
@@ -131,7 +114,7 @@ def test_unclassified_road_layer_runs_with_the_default_class(
     roads["osm_id"] = range(len(roads))
     roads.to_file(path, driver="GPKG")
     paths = RegionPaths("tiny", tmp_path)
-    cfg = _region_file(tmp_path, {"path": str(path), "default_class": "residential"})
+    cfg = tiny_config(tmp_path, {"path": str(path), "default_class": "residential"})
     with caplog.at_level(logging.WARNING):
         ingest_roads.run(paths, cfg)
     out = gpd.read_parquet(paths.roads)
@@ -143,7 +126,7 @@ def test_unclassified_road_layer_runs_with_the_default_class(
 def test_default_class_that_is_not_followed_leaves_no_roads(tmp_path: Path) -> None:
     path = tmp_path / "lines.gpkg"
     grid_roads().drop(columns="highway").assign(osm_id=1).to_file(path, driver="GPKG")
-    cfg = _region_file(tmp_path, {"path": str(path), "default_class": "motorway"})
+    cfg = tiny_config(tmp_path, {"path": str(path), "default_class": "motorway"})
     with pytest.raises(InputError, match="no roads inside the region"):
         ingest_roads.run(RegionPaths("tiny", tmp_path), cfg)
 
@@ -173,7 +156,7 @@ def test_shp_zip_without_its_shp_says_so(tmp_path: Path) -> None:
     with zipfile.ZipFile(path, "w") as z:
         for part in ("roads.dbf", "roads.prj", "roads.shx"):
             z.write(shp / part, part)
-    cfg = _region_file(tmp_path, {"path": str(path)})
+    cfg = tiny_config(tmp_path, {"path": str(path)})
     with pytest.raises(InputError) as err:
         ingest_roads.run(RegionPaths("tiny", tmp_path), cfg)
     msg = str(err.value)
@@ -394,7 +377,7 @@ def test_semicolon_csv_says_it_is_not_comma_separated(tmp_path: Path) -> None:
 
 
 def test_missing_road_file_names_the_key(tmp_path: Path) -> None:
-    cfg = _region_file(tmp_path, {"path": str(tmp_path / "nope.gpkg")})
+    cfg = tiny_config(tmp_path, {"path": str(tmp_path / "nope.gpkg")})
     with pytest.raises(InputError) as err:
         ingest_roads.run(RegionPaths("tiny", tmp_path), cfg)
     assert str(err.value).startswith(

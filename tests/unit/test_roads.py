@@ -22,7 +22,7 @@ from pyproj import CRS
 from shapely.geometry import LineString, Polygon, box
 
 import pipeline.stages.ingest_roads as ingest_roads
-from conftest import REPO, X0, Y0, grid_roads, to_lonlat
+from conftest import REPO, X0, Y0, grid_roads, tiny_config, to_lonlat
 from pipeline.config import (
     DEFAULT_ROAD_CLASS_RULES,
     ROAD_CLASSES,
@@ -427,25 +427,9 @@ class TestGdal:
 # --- the stage, end to end --------------------------------------------------------------
 
 
-def _region_file(tmp_path: Path, roads: dict) -> RegionFile:
-    return RegionFile.model_validate(
-        {
-            "region": {
-                "name": "tiny",
-                "crs": 27700,
-                "bbox": [X0 - 100, Y0 - 100, X0 + 500, Y0 + 500],
-                "bbox_crs": 27700,
-            },
-            "sources": {"path": str(tmp_path / "sites.csv")},
-            "roads": roads,
-            "heat_demand": {"path": str(tmp_path / "heat.tif"), "units": "MWh/ha/yr"},
-        }
-    )
-
-
 def test_run_writes_the_common_classes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = write_shp_zip(tmp_path / "county-latest-free.shp.zip", geofabrik_layers())
-    cfg = _region_file(
+    cfg = tiny_config(
         tmp_path, {"path": str(path), "classes": {"track": {"follow": True, "cost_factor": 0.5}}}
     )
     paths = RegionPaths("tiny", tmp_path)
@@ -506,7 +490,7 @@ def _overpass_json() -> dict:
 
 def _overpass_cfg(tmp_path: Path) -> RegionFile:
     corners = [to_lonlat(x, y) for x, y in REGION.exterior.coords]
-    return _region_file(tmp_path, {"overpass_polygon_wgs84": corners})
+    return tiny_config(tmp_path, {"overpass_polygon_wgs84": corners})
 
 
 def test_overpass_download_is_cached_then_reused(
@@ -565,7 +549,7 @@ def test_overpass_place_uses_its_own_cache(
 
     monkeypatch.setattr(ox, "features_from_place", fake_place)
     monkeypatch.setattr(overpass, "check_overpass_reachable", lambda: None)
-    cfg = _region_file(tmp_path, {"overpass_place": "Oakham, Rutland, UK"})
+    cfg = tiny_config(tmp_path, {"overpass_place": "Oakham, Rutland, UK"})
     paths = RegionPaths("tiny", tmp_path)
     ingest_roads.run(paths, cfg)
     assert places == ["Oakham, Rutland, UK"]
