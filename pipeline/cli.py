@@ -23,7 +23,7 @@ from pipeline.errors import InputError
 from pipeline.io import atomic_path
 from pipeline.paths import RegionPaths
 from pipeline.readers.extent import with_region_extent
-from pipeline.stages import STAGE_NAMES, STAGES, region_input_files
+from pipeline.stages import BY_NAME, STAGE_NAMES, STAGES, region_input_files
 
 log = logging.getLogger("heatlink")
 
@@ -88,7 +88,7 @@ def run_stage(stage: str, paths: RegionPaths, cfg: RegionFile, *, note: str | No
     _setup_logging(paths, stage)
     t0 = time.perf_counter()
     log.info("%s: region %s", stage, cfg.region.name)
-    if note:
+    if note and "region" in BY_NAME[stage].config:
         log.info("%s", note)
     module.run(paths, cfg)
     log.info("%s: done in %.2f s", stage, time.perf_counter() - t0)

@@ -118,7 +118,12 @@ def _union(boxes: list[Bbox]) -> Bbox:
 
 
 def file_extent_wgs84(
-    path: Path, *, key: str, layer: str | None = None, csv_crs: str | int | None = None
+    path: Path,
+    *,
+    key: str,
+    layer: str | None = None,
+    roads: bool = False,
+    csv_crs: str | int | None = None,
 ) -> Bbox:
     """``(west, south, east, north)`` of a file's contents in longitude/latitude.
 
@@ -130,6 +135,9 @@ def file_extent_wgs84(
         The config key that names the file, for messages.
     layer
         The layer of a multi-layer vector file; all layers when None.
+    roads
+        The file holds roads: without ``layer``, take the road layer of a known format
+        (OS Open Roads, Geofabrik) as ``ingest_roads`` does.
     csv_crs
         The CRS of x/y columns in a CSV.
     """
@@ -146,6 +154,10 @@ def file_extent_wgs84(
         return _raster_extent(path)
     if name.endswith(".csv"):
         return _csv_extent(path, crs=csv_crs)
+    if roads:
+        from pipeline.readers.gdal import choose_road_layer
+
+        layer = choose_road_layer(path, layer)
     return _vector_extent(path, layer=layer)
 
 
@@ -155,7 +167,7 @@ def region_extent_wgs84(cfg: RegionFile) -> tuple[Bbox, str]:
     The road file's extent; with roads from Overpass, the site and heat-demand files'.
     """
     if cfg.roads.path is not None:
-        box = file_extent_wgs84(cfg.roads.path, key="roads.path", layer=cfg.roads.layer)
+        box = file_extent_wgs84(cfg.roads.path, key="roads.path", layer=cfg.roads.layer, roads=True)
         return box, "roads.path"
     files = input_files(cfg.sources, "sources") | input_files(cfg.heat_demand, "heat_demand")
     boxes = [

@@ -10,6 +10,7 @@ the log (:func:`pipeline.readers.checks.check_geometries`). GDAL failures become
 from __future__ import annotations
 
 import logging
+import re
 import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,6 +36,8 @@ log = logging.getLogger("heatlink.readers.gdal")
 WGS84 = CRS.from_epsg(4326)
 GDAL_FIX = "give a GeoPackage, Shapefile, GeoJSON or other format GDAL reads"
 SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg", ".qpj", ".sbn", ".sbx")
+ROAD_LAYER_NAMES = ("road_link", "RoadLink")  # OS Open Roads GeoPackage, GML
+GEOFABRIK_ROAD_LAYER = re.compile(r"^gis_osm_roads_(free|\d+)_1$")
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,28 @@ def choose_layer(
         else f"the {kind} has {len(names)} layers ({listed})",
         where=path,
         fix=fix or f"choose one with '{layer_key}'",
+    )
+
+
+def is_road_layer(name: str) -> bool:
+    """A layer name known to hold roads: OS Open Roads' or Geofabrik's.
+
+    >>> is_road_layer("gis_osm_roads_free_1"), is_road_layer("gis_osm_buildings_a_free_1")
+    (True, False)
+    """
+    return name in ROAD_LAYER_NAMES or GEOFABRIK_ROAD_LAYER.match(name) is not None
+
+
+def choose_road_layer(path: Path, layer: str | None) -> str:
+    """``roads.layer`` if given, else the layer of known road formats, else the only one."""
+    return choose_layer(
+        path,
+        layer,
+        key="roads.path",
+        prefer=is_road_layer,
+        known="road layer road_link or gis_osm_roads_free_1",
+        fix="set 'roads.layer' to the layer holding the roads, or download the Geofabrik "
+        "shapefile zip or the OS Open Roads GeoPackage, which have one",
     )
 
 

@@ -46,7 +46,6 @@ Method
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -64,15 +63,13 @@ from pipeline.geo import region_polygon
 from pipeline.io import write_geoparquet
 from pipeline.paths import RegionPaths
 from pipeline.readers.checks import LINES, Expect, drop_outside
-from pipeline.readers.gdal import choose_layer, layer_info, read_vector
+from pipeline.readers.gdal import choose_road_layer, layer_info, read_vector
 from pipeline.readers.osm import is_osm_file, read_osm_roads
 from pipeline.readers.overpass import overpass_roads
 
 log = logging.getLogger("heatlink.ingest_roads")
 
 WGS84 = CRS.from_epsg(4326)
-ROAD_LAYER_NAMES = ("road_link", "RoadLink")  # OS Open Roads GeoPackage, GML
-GEOFABRIK_ROAD_LAYER = re.compile(r"^gis_osm_roads_(free|\d+)_1$")
 CLASS_COLUMNS = {  # column found in a layer -> schema of its values, in search order
     "fclass": "geofabrik",
     "road_function": "os_open_roads",
@@ -262,11 +259,6 @@ def select_roads(
 # --- GDAL layers: OS Open Roads, Geofabrik shapefiles, anything else -------------------
 
 
-def is_road_layer(name: str) -> bool:
-    """A layer name known to hold roads: OS Open Roads' or Geofabrik's."""
-    return name in ROAD_LAYER_NAMES or GEOFABRIK_ROAD_LAYER.match(name) is not None
-
-
 def detect_schema(
     fields: Sequence[str], class_column: str | None, *, where: Path
 ) -> tuple[str, str | None]:
@@ -372,15 +364,7 @@ def read_gdal_roads(
     default_class
         ``roads.default_class``, named in the warning when the layer has no class column.
     """
-    name = choose_layer(
-        path,
-        layer,
-        key="roads.path",
-        prefer=is_road_layer,
-        known="road layer road_link or gis_osm_roads_free_1",
-        fix="set 'roads.layer' to the layer holding the roads, or download the Geofabrik "
-        "shapefile zip or the OS Open Roads GeoPackage, which have one",
-    )
+    name = choose_road_layer(path, layer)
     fields = layer_info(path, layer=name).fields
     schema, column = detect_schema(fields, class_column, where=path)
     extra = ["form_of_way", "trunk_road", "primary_route", "road_classification", "class"]

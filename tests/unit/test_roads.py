@@ -597,3 +597,16 @@ def test_example_region_files_validate(path: Path) -> None:
     assert cfg.heat_demand.units == "MWh/ha/yr"
     if cfg.roads.path is not None:
         assert cfg.roads.path.is_relative_to(REPO / "data" / "raw")
+
+
+def test_the_region_extent_of_a_shapefile_zip_is_its_road_layer(tmp_path: Path) -> None:
+    """Without region.bbox, a Geofabrik zip's extent is its roads', not its other layers'."""
+    from pipeline.readers.extent import file_extent_wgs84
+
+    layers = geofabrik_layers()
+    path = write_shp_zip(tmp_path / "county-latest-free.shp.zip", layers)
+    roads = layers["gis_osm_roads_free_1"]
+    others = pd.concat([gdf for name, gdf in layers.items() if name != "gis_osm_roads_free_1"])
+    assert not np.allclose(others.total_bounds, roads.total_bounds)
+    got = file_extent_wgs84(path, key="roads.path", roads=True)
+    assert got == pytest.approx(tuple(roads.total_bounds), abs=1e-9)
