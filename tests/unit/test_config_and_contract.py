@@ -264,3 +264,21 @@ def test_each_stage_docstring_agrees_with_its_declaration(stage: object) -> None
             assert f"``{section}." in keys, (stage.name, section)
         for section in set(RegionFile.model_fields) - set(stage.config):
             assert f"``{section}." not in keys, (stage.name, section)
+
+
+def test_with_roads_from_overpass_the_region_is_the_sites_and_heat_map(
+    tiny_region: TinyRegion,
+) -> None:
+    """The tiny heat raster covers 600 m x 600 m from (X0 - 50, Y0 - 50); the one site
+    lies inside it, so the extent is the raster's."""
+    tiny_region.write_config(
+        region={"bbox": None, "bbox_crs": None},
+        roads={"path": None, "overpass_place": "Nowhere, UK"},
+    )
+    cfg = load_region_file(tiny_region.region_file, root=tiny_region.root)
+    resolved, note = with_region_extent(cfg)
+    expected = Transformer.from_crs(27700, 4326, always_xy=True).transform_bounds(
+        X0 - 50, Y0 - 50, X0 + 550, Y0 + 550
+    )
+    assert resolved.region.bbox == pytest.approx(expected, abs=1e-7)
+    assert note is not None and "sources.path, heat_demand.path" in note
