@@ -12,6 +12,15 @@ Outputs
     (viable and rejected) without geometry.
 Config keys
     all sections are listed in the report; none changes what it computes.
+
+Method
+    ``build_report`` puts the page together from one function per section, in this
+    order: ``summary_section``, ``overview_map_section``, ``sources_section`` (the
+    sources table, then ``source_map_and_best_links`` for each source with a
+    candidate), ``demand_zones_section``, ``cheapest_links_section``,
+    ``rejections_by_reason_section``, ``assumptions_and_config_section`` and
+    ``data_sources_section``; ``html_page`` wraps them with the title and style.
+    matplotlib is imported only when a map or chart is drawn.
 """
 
 from __future__ import annotations
@@ -22,32 +31,58 @@ import io
 import json
 import logging
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import matplotlib
 import numpy as np
 import pandas as pd
 import pyogrio
 import shapely
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-from matplotlib.lines import Line2D  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+from pipeline import __version__
+from pipeline.config import RegionFile
+from pipeline.io import atomic_path, read_geoparquet
+from pipeline.paths import RegionPaths
+from pipeline.stages import region_input_files
 
-from pipeline import __version__  # noqa: E402
-from pipeline.config import RegionFile  # noqa: E402
-from pipeline.io import atomic_path, read_geoparquet  # noqa: E402
-from pipeline.paths import RegionPaths  # noqa: E402
-from pipeline.stages import region_input_files  # noqa: E402
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
 
 log = logging.getLogger("heatlink.write_report")
 
 VIABLE, RECOMMENDED, REJECTED = "#1a9850", "#08519c", "#d73027"
 
+STYLE = (
+    "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
+    "img{max-width:100%}table.t{border-collapse:collapse;font-size:12px;margin:.5em 0}"
+    ".t td,.t th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}"
+    ".src{display:flex;gap:1em;align-items:flex-start}.src img{width:380px}"
+    "pre{font-size:11px;background:#f6f6f6;padding:1em;overflow:auto}"
+)
 
-def _png(fig: plt.Figure) -> str:
+NOTES = (
+    "<ul><li>Recovering waste heat does not reduce the data centre's own emissions; "
+    "carbon figures count only the displaced boiler heat against the heat-pump and "
+    "pumping electricity.</li><li>Annual figures are per year; lifetime figures are "
+    "labelled as such.</li><li>Sites marked hypothetical in the inputs are not real "
+    "facilities.</li></ul>"
+)
+
+
+def _subplots(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
+    """A new figure and axes on the Agg backend (matplotlib is imported here, not above)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt.subplots(figsize=figsize)
+
+
+def _png(fig: Figure) -> str:
+    import matplotlib.pyplot as plt
+
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     plt.close(fig)
@@ -61,7 +96,7 @@ def _nice_length(span_m: float) -> float:
     return float(max(m * base for m in (1, 2, 5) if m * base <= target))
 
 
-def _decorate(ax: plt.Axes) -> None:
+def _decorate(ax: Axes) -> None:
     """North arrow and scale bar (the map is in a projected CRS in metres)."""
     x0, x1 = ax.get_xlim()
     y0, y1 = ax.get_ylim()
@@ -86,15 +121,17 @@ def _decorate(ax: plt.Axes) -> None:
     ax.set_aspect("equal")
 
 
-def _lines(ax: plt.Axes, gdf: gpd.GeoDataFrame, **style: object) -> None:
+def _lines(ax: Axes, gdf: gpd.GeoDataFrame, **style: object) -> None:
     """Draw many lines at once (a LineCollection is far faster than GeoDataFrame.plot)."""
+    from matplotlib.collections import LineCollection
+
     xy, idx = shapely.get_coordinates(gdf.geometry.to_numpy(), return_index=True)
     cuts = np.flatnonzero(np.diff(idx)) + 1
     ax.add_collection(LineCollection(np.split(xy, cuts), **style))
 
 
 def _draw(
-    ax: plt.Axes,
+    ax: Axes,
     roads: gpd.GeoDataFrame,
     layers: dict[str, gpd.GeoDataFrame],
     links: gpd.GeoDataFrame,
@@ -131,7 +168,10 @@ def _draw(
         ax.set_ylim(extent[1], extent[3])
 
 
-def _legend(ax: plt.Axes) -> None:
+def _legend(ax: Axes) -> None:
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
     handles = [
         Line2D([], [], color="#bdbdbd", lw=1, label="road"),
         Patch(color="#fdae61", alpha=0.5, label="demand zone"),
@@ -156,6 +196,195 @@ def _section(title: str, body: str) -> str:
     return f"<h2>{html.escape(title)}</h2>\n{body}\n"
 
 
+def _lcoh_column(links: pd.DataFrame) -> str | None:
+    """The levelised-cost column (its name carries the currency), if the links have one."""
+    return next((c for c in links.columns if c.startswith("lcoh_")), None)
+
+
+def _ranking_column(links: pd.DataFrame) -> str:
+    """What "best" and "cheapest" sort on: the LCOH, or the heat loss without one."""
+    return _lcoh_column(links) or "heat_loss_pct"
+
+
+def _link_columns(links: pd.DataFrame) -> list[str]:
+    """The columns the link tables show, those of them that the links have."""
+    shown = (
+        "link_id",
+        "zone_id",
+        "sink_id",
+        "route_length_m",
+        "dn",
+        "design_heat_mw",
+        "allocated_heat_mw",
+        "heat_loss_pct",
+        _lcoh_column(links),
+    )
+    return [c for c in shown if c and c in links.columns]
+
+
+def _rejection_counts(rejected: pd.DataFrame) -> pd.Series:
+    """Rejected candidates per reason code; a candidate failing several rules counts in each."""
+    if not len(rejected):
+        return pd.Series(dtype=int)
+    return rejected["reason"].astype(str).str.split(";").explode().value_counts()
+
+
+def summary_section(layers: dict[str, gpd.GeoDataFrame], cfg: RegionFile) -> str:
+    """Counts of sources, zones, networks, viable, recommended and rejected links."""
+    links, rejected = layers["links"], layers["rejected_links"]
+    n_rec = int(links["recommended"].sum()) if "recommended" in links else 0
+    summary = (
+        f"<p>{len(layers['sources'])} heat sources, {len(layers['demand_zones'])} demand "
+        f"zones, {len(layers.get('existing_networks', []))} existing networks; "
+        f"{len(links)} viable links ({n_rec} recommended) and {len(rejected)} rejected "
+        f"candidates within {cfg.routing.max_link_length_m:,.0f} m.</p>"
+    )
+    return _section("Summary", summary)
+
+
+def overview_map_section(
+    layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoDataFrame, cfg: RegionFile
+) -> str:
+    """The whole region on one map, links coloured by viability, with a legend."""
+    fig, ax = _subplots((9, 9))
+    _draw(ax, roads, layers, layers["links"], layers["rejected_links"])
+    _decorate(ax)
+    _legend(ax)
+    ax.set_title(f"{cfg.region.name}: links coloured by viability")
+    return _section("Overview map", f'<img alt="overview map" src="{_png(fig)}">')
+
+
+def sources_section(
+    layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoDataFrame, cfg: RegionFile
+) -> str:
+    """The sources table, then a map and the best links of each source with a candidate."""
+    maps = [
+        source_map_and_best_links(s, layers, roads, reach_m=cfg.routing.max_link_length_m)
+        for s in layers["sources"].itertuples()
+    ]
+    return _section("Sources", _table(_sources_table(layers))) + "".join(maps)
+
+
+def _sources_table(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Per source: its waste heat, the part of it allocated, and its candidate counts."""
+    links, rejected = layers["links"], layers["rejected_links"]
+    rows = []
+    for s in layers["sources"].itertuples():
+        mine = links[links["site_id"] == s.site_id]
+        rows.append(
+            {
+                "site_id": s.site_id,
+                "name": s.name,
+                "kind": s.kind,
+                "heat_available_mw": s.heat_available_mw,
+                "allocated_source_heat_mw": mine["allocated_source_heat_mw"].sum(),
+                "viable_links": len(mine),
+                "rejected": int((rejected["site_id"] == s.site_id).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def source_map_and_best_links(
+    source: tuple,
+    layers: dict[str, gpd.GeoDataFrame],
+    roads: gpd.GeoDataFrame,
+    *,
+    reach_m: float,
+) -> str:
+    """A map of one source's reach and its five best links; empty without a candidate."""
+    links, rejected = layers["links"], layers["rejected_links"]
+    mine = links[links["site_id"] == source.site_id]
+    theirs = rejected[rejected["site_id"] == source.site_id]
+    if mine.empty and theirs.empty:
+        return ""
+    fig, ax = _subplots((5, 5))
+    x, y = source.geometry.x, source.geometry.y
+    _draw(
+        ax, roads, layers, mine, theirs, extent=(x - reach_m, y - reach_m, x + reach_m, y + reach_m)
+    )
+    _decorate(ax)
+    ax.set_title(f"{source.site_id} {source.name}", fontsize=9)
+    best = mine.sort_values(_ranking_column(links)).head(5)[_link_columns(links)]
+    site_id = html.escape(str(source.site_id))
+    return (
+        f"<h3>{site_id}: {html.escape(str(source.name))}</h3>"
+        f'<div class="src"><img alt="map of {site_id}" '
+        f'src="{_png(fig)}"><div>{_table(best)}</div></div>'
+    )
+
+
+def demand_zones_section(links: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> str:
+    """Each zone's demand with the heat its links offer and the heat allocated to it."""
+    offered = links.groupby("zone_id")["design_heat_mw"].sum() if len(links) else pd.Series()
+    allocated = (
+        links.groupby("zone_id")["allocated_heat_mw"].sum()
+        if "allocated_heat_mw" in links and len(links)
+        else pd.Series(dtype=float)
+    )
+    table = zones[["zone_id", "annual_demand_mwh", "peak_demand_mw", "area_ha"]].copy()
+    table["heat_offered_mw"] = table["zone_id"].map(offered).fillna(0.0)
+    table["allocated_heat_mw"] = table["zone_id"].map(allocated).fillna(0.0)
+    return _section("Demand zones", _table(table))
+
+
+def cheapest_links_section(links: gpd.GeoDataFrame) -> str:
+    """The fifteen best viable links across all sources."""
+    key = _ranking_column(links)
+    top = (
+        links.sort_values(key).head(15)[["site_id", *_link_columns(links)]] if len(links) else links
+    )
+    return _section(f"Top links by {key}", _table(top))
+
+
+def rejections_by_reason_section(rejected: gpd.GeoDataFrame) -> str:
+    """A bar chart and a table of rejected candidates per reason code."""
+    reasons = _rejection_counts(rejected)
+    if not len(reasons):
+        return _section("Rejections by reason", "<p>No candidate was rejected.</p>")
+    fig, ax = _subplots((6, 0.4 * len(reasons) + 1))
+    reasons.sort_values().plot.barh(ax=ax, color=REJECTED)
+    ax.set_xlabel("rejected candidates (a candidate can fail several rules)")
+    chart = f'<img alt="rejections by reason" src="{_png(fig)}">'
+    return _section(
+        "Rejections by reason",
+        chart + _table(reasons.rename_axis("reason").reset_index(name="count")),
+    )
+
+
+def assumptions_and_config_section(cfg: RegionFile) -> str:
+    """What the figures assume, and the whole region file as resolved."""
+    config = html.escape(json.dumps(cfg.model_dump(mode="json"), indent=1, default=str))
+    return _section(
+        "Assumptions and config",
+        NOTES + f"<details open><summary>Region file, resolved</summary><pre>{config}</pre>"
+        "</details><p>Formulas and sources: docs/methodology.md. Fields and units: "
+        "docs/outputs.md.</p>",
+    )
+
+
+def data_sources_section(cfg: RegionFile) -> str:
+    """Every input file, under the config key that names it."""
+    items = "".join(
+        f"<li><code>{html.escape(key)}</code>: {html.escape(str(path))}</li>"
+        for key, path in region_input_files(cfg).items()
+    )
+    return _section("Data sources", f"<ul>{items}</ul>")
+
+
+def html_page(cfg: RegionFile, *, generated: str, sections: list[str]) -> str:
+    """One HTML page: title, style, the version, time and CRS line, then the sections."""
+    name = html.escape(cfg.region.name)
+    return (
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
+        f"<title>heatlink report: {name}</title>"
+        f"<style>{STYLE}</style></head><body>"
+        f"<h1>Waste-heat links: {name}</h1>"
+        f"<p>heatlink {__version__}, {html.escape(generated)}. CRS {html.escape(str(cfg.crs))}."
+        "</p>" + "".join(sections) + "</body></html>"
+    )
+
+
 def build_report(
     layers: dict[str, gpd.GeoDataFrame],
     roads: gpd.GeoDataFrame,
@@ -164,153 +393,17 @@ def build_report(
     generated: str,
 ) -> str:
     """The report as one HTML string with its images embedded."""
-    links, rejected = layers["links"], layers["rejected_links"]
-    sources, zones = layers["sources"], layers["demand_zones"]
-    lcoh = next((c for c in links.columns if c.startswith("lcoh_")), None)
-    parts: list[str] = []
-
-    n_rec = int(links["recommended"].sum()) if "recommended" in links else 0
-    summary = (
-        f"<p>{len(sources)} heat sources, {len(zones)} demand zones, "
-        f"{len(layers.get('existing_networks', []))} existing networks; "
-        f"{len(links)} viable links ({n_rec} recommended) and {len(rejected)} rejected "
-        f"candidates within {cfg.routing.max_link_length_m:,.0f} m.</p>"
-    )
-    parts.append(_section("Summary", summary))
-
-    fig, ax = plt.subplots(figsize=(9, 9))
-    _draw(ax, roads, layers, links, rejected)
-    _decorate(ax)
-    _legend(ax)
-    ax.set_title(f"{cfg.region.name}: links coloured by viability")
-    parts.append(_section("Overview map", f'<img alt="overview map" src="{_png(fig)}">'))
-
-    # per source
-    cols = [
-        c
-        for c in (
-            "link_id",
-            "zone_id",
-            "sink_id",
-            "route_length_m",
-            "dn",
-            "design_heat_mw",
-            "allocated_heat_mw",
-            "heat_loss_pct",
-            lcoh,
-        )
-        if c and c in links.columns
+    sections = [
+        summary_section(layers, cfg),
+        overview_map_section(layers, roads, cfg),
+        sources_section(layers, roads, cfg),
+        demand_zones_section(layers["links"], layers["demand_zones"]),
+        cheapest_links_section(layers["links"]),
+        rejections_by_reason_section(layers["rejected_links"]),
+        assumptions_and_config_section(cfg),
+        data_sources_section(cfg),
     ]
-    src_rows = []
-    for s in sources.itertuples():
-        mine = links[links["site_id"] == s.site_id]
-        alloc = mine["allocated_source_heat_mw"].sum()
-        src_rows.append(
-            {
-                "site_id": s.site_id,
-                "name": s.name,
-                "kind": s.kind,
-                "heat_available_mw": s.heat_available_mw,
-                "allocated_source_heat_mw": alloc,
-                "viable_links": len(mine),
-                "rejected": int((rejected["site_id"] == s.site_id).sum()),
-            }
-        )
-    parts.append(_section("Sources", _table(pd.DataFrame(src_rows))))
-    for s in sources.itertuples():
-        mine = links[links["site_id"] == s.site_id]
-        theirs = rejected[rejected["site_id"] == s.site_id]
-        if mine.empty and theirs.empty:
-            continue
-        fig, ax = plt.subplots(figsize=(5, 5))
-        reach = cfg.routing.max_link_length_m
-        x, y = s.geometry.x, s.geometry.y
-        _draw(ax, roads, layers, mine, theirs, extent=(x - reach, y - reach, x + reach, y + reach))
-        _decorate(ax)
-        ax.set_title(f"{s.site_id} {s.name}", fontsize=9)
-        best = mine.sort_values(lcoh or "heat_loss_pct").head(5)[cols]
-        parts.append(
-            f"<h3>{html.escape(str(s.site_id))}: {html.escape(str(s.name))}</h3>"
-            f'<div class="src"><img alt="map of {html.escape(str(s.site_id))}" '
-            f'src="{_png(fig)}"><div>{_table(best)}</div></div>'
-        )
-
-    # per sink
-    offered = links.groupby("zone_id")["design_heat_mw"].sum() if len(links) else pd.Series()
-    allocated = (
-        links.groupby("zone_id")["allocated_heat_mw"].sum()
-        if "allocated_heat_mw" in links and len(links)
-        else pd.Series(dtype=float)
-    )
-    zt = zones[["zone_id", "annual_demand_mwh", "peak_demand_mw", "area_ha"]].copy()
-    zt["heat_offered_mw"] = zt["zone_id"].map(offered).fillna(0.0)
-    zt["allocated_heat_mw"] = zt["zone_id"].map(allocated).fillna(0.0)
-    parts.append(_section("Demand zones", _table(zt)))
-
-    # cheapest links
-    key = lcoh or "heat_loss_pct"
-    top = links.sort_values(key).head(15)[["site_id", *cols]] if len(links) else links
-    parts.append(_section(f"Top links by {key}", _table(top)))
-
-    # rejections
-    reasons = (
-        rejected["reason"].astype(str).str.split(";").explode().value_counts()
-        if len(rejected)
-        else pd.Series(dtype=int)
-    )
-    if len(reasons):
-        fig, ax = plt.subplots(figsize=(6, 0.4 * len(reasons) + 1))
-        reasons.sort_values().plot.barh(ax=ax, color=REJECTED)
-        ax.set_xlabel("rejected candidates (a candidate can fail several rules)")
-        body = f'<img alt="rejections by reason" src="{_png(fig)}">' + _table(
-            reasons.rename_axis("reason").reset_index(name="count")
-        )
-    else:
-        body = "<p>No candidate was rejected.</p>"
-    parts.append(_section("Rejections by reason", body))
-
-    notes = (
-        "<ul><li>Recovering waste heat does not reduce the data centre's own emissions; "
-        "carbon figures count only the displaced boiler heat against the heat-pump and "
-        "pumping electricity.</li><li>Annual figures are per year; lifetime figures are "
-        "labelled as such.</li><li>Sites marked hypothetical in the inputs are not real "
-        "facilities.</li></ul>"
-    )
-    config = html.escape(json.dumps(cfg.model_dump(mode="json"), indent=1, default=str))
-    parts.append(
-        _section(
-            "Assumptions and config",
-            notes + f"<details open><summary>Region file, resolved</summary><pre>{config}</pre>"
-            "</details><p>Formulas and sources: docs/methodology.md. Fields and units: "
-            "docs/outputs.md.</p>",
-        )
-    )
-    parts.append(
-        _section(
-            "Data sources",
-            "<ul>"
-            + "".join(
-                f"<li><code>{html.escape(key)}</code>: {html.escape(str(p))}</li>"
-                for key, p in region_input_files(cfg).items()
-            )
-            + "</ul>",
-        )
-    )
-    style = (
-        "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
-        "img{max-width:100%}table.t{border-collapse:collapse;font-size:12px;margin:.5em 0}"
-        ".t td,.t th{border-bottom:1px solid #ddd;padding:3px 8px;text-align:right}"
-        ".src{display:flex;gap:1em;align-items:flex-start}.src img{width:380px}"
-        "pre{font-size:11px;background:#f6f6f6;padding:1em;overflow:auto}"
-    )
-    return (
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
-        f"<title>heatlink report: {html.escape(cfg.region.name)}</title>"
-        f"<style>{style}</style></head><body>"
-        f"<h1>Waste-heat links: {html.escape(cfg.region.name)}</h1>"
-        f"<p>heatlink {__version__}, {html.escape(generated)}. CRS {html.escape(str(cfg.crs))}."
-        "</p>" + "".join(parts) + "</body></html>"
-    )
+    return html_page(cfg, generated=generated, sections=sections)
 
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
@@ -343,8 +436,8 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
 def summary_text(layers: dict[str, gpd.GeoDataFrame], written: list) -> str:
     """The short summary printed at the end of a run: counts, best links, paths."""
     links = layers["links"]
-    lcoh = next((c for c in links.columns if c.startswith("lcoh_")), "heat_loss_pct")
-    reasons = layers["rejected_links"]["reason"].astype(str).str.split(";").explode().value_counts()
+    lcoh = _ranking_column(links)
+    reasons = _rejection_counts(layers["rejected_links"])
     lines = [
         f"{len(layers['sources'])} sources, {len(layers['demand_zones'])} zones, "
         f"{len(layers.get('existing_networks', []))} existing networks: {len(links)} viable "
