@@ -22,6 +22,8 @@ EN 13941 Design and installation of pre-insulated bonded pipe systems for distri
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -31,22 +33,51 @@ GROUND_SURFACE_RESISTANCE_M2K_PER_W = 0.0685
 """R_0, the heat-transfer resistance of the ground surface (EN 13941 method)."""
 
 
+@dataclass(frozen=True, kw_only=True)
+class Trench:
+    """The ground the pipes are buried in: the soil, the cover over them and the surface.
+
+    Attributes
+    ----------
+    soil_conductivity_w_per_mk
+        Conductivity of the soil, λ_s.
+    cover_depth_m
+        Soil cover from the ground surface to the top of the casing.
+    surface_resistance_m2k_per_w
+        Ground-surface resistance R_0.
+
+    Examples
+    --------
+    The default trench of the config: 0.6 m of cover in soil of 1.5 W/(m·K), with the
+    EN 13941 surface resistance.
+
+    >>> Trench(soil_conductivity_w_per_mk=1.5, cover_depth_m=0.6)
+    Trench(soil_conductivity_w_per_mk=1.5, cover_depth_m=0.6, surface_resistance_m2k_per_w=0.0685)
+    """
+
+    soil_conductivity_w_per_mk: ArrayLike
+    cover_depth_m: ArrayLike
+    surface_resistance_m2k_per_w: ArrayLike = GROUND_SURFACE_RESISTANCE_M2K_PER_W
+
+
 def _trench(
     lambda_insulation_w_per_mk: ArrayLike,
     lambda_casing_w_per_mk: ArrayLike,
-    soil_conductivity_w_per_mk: ArrayLike,
-    cover_depth_m: ArrayLike,
-    surface_resistance_m2k_per_w: ArrayLike,
+    trench: Trench,
 ) -> tuple[NDArray[np.float64], ...]:
     """The conductivities (positive), the cover and R_0 (not negative) as arrays."""
     conductivities = [
         np.asarray(v, dtype=float)
-        for v in (lambda_insulation_w_per_mk, lambda_casing_w_per_mk, soil_conductivity_w_per_mk)
+        for v in (
+            lambda_insulation_w_per_mk,
+            lambda_casing_w_per_mk,
+            trench.soil_conductivity_w_per_mk,
+        )
     ]
     if any(np.any(c <= 0) for c in conductivities):
         raise ValueError("conductivities must be positive")
-    cover = _nonnegative("cover_depth_m", cover_depth_m)
-    r_0 = _nonnegative("surface_resistance_m2k_per_w", surface_resistance_m2k_per_w)
+    cover = _nonnegative("cover_depth_m", trench.cover_depth_m)
+    r_0 = _nonnegative("surface_resistance_m2k_per_w", trench.surface_resistance_m2k_per_w)
     return (*conductivities, cover, r_0)
 
 
@@ -57,10 +88,8 @@ def single_pair_u_coefficients_w_per_mk(
     casing_outer_diameter_m: ArrayLike,
     lambda_insulation_w_per_mk: ArrayLike,
     lambda_casing_w_per_mk: ArrayLike,
-    soil_conductivity_w_per_mk: ArrayLike,
-    cover_depth_m: ArrayLike,
     casing_clearance_m: ArrayLike,
-    surface_resistance_m2k_per_w: ArrayLike = GROUND_SURFACE_RESISTANCE_M2K_PER_W,
+    trench: Trench,
 ) -> tuple[FloatOrArray, FloatOrArray]:
     """Heat-loss coefficients U_1 and U_2 of a pair of single pipes in one trench.
 
@@ -86,14 +115,10 @@ def single_pair_u_coefficients_w_per_mk(
         Conductivity of the insulation (aged PUR 0.027 by default in config).
     lambda_casing_w_per_mk
         Conductivity of the casing (PE, 0.4).
-    soil_conductivity_w_per_mk
-        Conductivity of the soil, λ_s.
-    cover_depth_m
-        Soil cover from the ground surface to the top of the casing.
     casing_clearance_m
         Horizontal clearance between the two casings.
-    surface_resistance_m2k_per_w
-        Ground-surface resistance R_0.
+    trench
+        The soil conductivity λ_s, the cover to the top of the casings and R_0.
 
     Returns
     -------
@@ -114,8 +139,8 @@ def single_pair_u_coefficients_w_per_mk(
     >>> u1, u2 = single_pair_u_coefficients_w_per_mk(
     ...     steel_outer_diameter_m=0.1143, insulation_outer_diameter_m=0.2182,
     ...     casing_outer_diameter_m=0.225, lambda_insulation_w_per_mk=0.027,
-    ...     lambda_casing_w_per_mk=0.4, soil_conductivity_w_per_mk=1.5,
-    ...     cover_depth_m=0.6, casing_clearance_m=0.15,
+    ...     lambda_casing_w_per_mk=0.4, casing_clearance_m=0.15,
+    ...     trench=Trench(soil_conductivity_w_per_mk=1.5, cover_depth_m=0.6),
     ... )
     >>> round(float(u1), 4), round(float(u2), 4)
     (0.2438, 0.0094)
@@ -124,11 +149,7 @@ def single_pair_u_coefficients_w_per_mk(
     d_pur = np.asarray(insulation_outer_diameter_m, dtype=float)
     d_c = np.asarray(casing_outer_diameter_m, dtype=float)
     lam_i, lam_pe, lam_s, cover, r_0 = _trench(
-        lambda_insulation_w_per_mk,
-        lambda_casing_w_per_mk,
-        soil_conductivity_w_per_mk,
-        cover_depth_m,
-        surface_resistance_m2k_per_w,
+        lambda_insulation_w_per_mk, lambda_casing_w_per_mk, trench
     )
     clearance = _nonnegative("casing_clearance_m", casing_clearance_m)
     if np.any(d_o <= 0) or np.any(d_pur <= d_o) or np.any(d_c < d_pur):
@@ -205,9 +226,7 @@ def twin_pipe_h_s(
     casing_wall_m: ArrayLike,
     lambda_insulation_w_per_mk: ArrayLike,
     lambda_casing_w_per_mk: ArrayLike,
-    soil_conductivity_w_per_mk: ArrayLike,
-    cover_depth_m: ArrayLike,
-    surface_resistance_m2k_per_w: ArrayLike = GROUND_SURFACE_RESISTANCE_M2K_PER_W,
+    trench: Trench,
 ) -> FloatOrArray:
     """Dimensionless symmetric heat-loss coefficient h_s of a buried twin pipe.
 
@@ -238,12 +257,8 @@ def twin_pipe_h_s(
         Conductivity of the PUR insulation, λ_i.
     lambda_casing_w_per_mk
         Conductivity of the PE casing, λ_PE.
-    soil_conductivity_w_per_mk
-        Conductivity of the soil, λ_s.
-    cover_depth_m
-        Soil cover from the ground surface to the top of the casing.
-    surface_resistance_m2k_per_w
-        Ground-surface resistance R_0.
+    trench
+        The soil conductivity λ_s, the cover to the top of the casing and R_0.
 
     Returns
     -------
@@ -265,17 +280,13 @@ def twin_pipe_h_s(
 
     >>> round(float(twin_pipe_h_s(
     ...     steel_outer_diameter_m=0.1143, media_gap_m=0.025, casing_outer_diameter_m=0.315,
-    ...     casing_wall_m=0.0041, lambda_insulation_w_per_mk=0.027,
-    ...     lambda_casing_w_per_mk=0.4, soil_conductivity_w_per_mk=1.5, cover_depth_m=0.6,
+    ...     casing_wall_m=0.0041, lambda_insulation_w_per_mk=0.027, lambda_casing_w_per_mk=0.4,
+    ...     trench=Trench(soil_conductivity_w_per_mk=1.5, cover_depth_m=0.6),
     ... )), 4)
     1.0975
     """
     lam_i, lam_pe, lam_s, cover, r_0 = _trench(
-        lambda_insulation_w_per_mk,
-        lambda_casing_w_per_mk,
-        soil_conductivity_w_per_mk,
-        cover_depth_m,
-        surface_resistance_m2k_per_w,
+        lambda_insulation_w_per_mk, lambda_casing_w_per_mk, trench
     )
     gap = _nonnegative("media_gap_m", media_gap_m)
     wall = _nonnegative("casing_wall_m", casing_wall_m)

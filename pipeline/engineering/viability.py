@@ -7,6 +7,7 @@ A link that fails several rules lists every failure, ';'-joined in the fixed ord
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -29,6 +30,37 @@ REASON_CODES: tuple[str, ...] = (
 """The assessment's reason codes, in the order a ';'-joined reason lists them."""
 
 REASON_SEPARATOR = ";"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ViabilityLimits:
+    """The limits a link must keep (the ``viability`` config section).
+
+    Attributes
+    ----------
+    max_spur_m
+        Longest spur from a site or zone to its road; None: not checked.
+    max_heat_loss_pct
+        Most heat lost on the way, as a percentage of the heat sent.
+    min_linear_heat_density_mwh_per_m
+        Least heat delivered a year per metre of trench.
+    min_delivered_heat_mwh
+        Least heat delivered a year.
+
+    Examples
+    --------
+    Without a spur limit, only the other three rules are checked:
+
+    >>> limits = ViabilityLimits(max_spur_m=None, max_heat_loss_pct=10.0,
+    ...     min_linear_heat_density_mwh_per_m=0.5, min_delivered_heat_mwh=500.0)
+    >>> limits.max_spur_m is None, limits.max_heat_loss_pct
+    (True, 10.0)
+    """
+
+    max_spur_m: float | None
+    max_heat_loss_pct: float
+    min_linear_heat_density_mwh_per_m: float
+    min_delivered_heat_mwh: float
 
 
 def linear_heat_density_mwh_per_m(
@@ -65,12 +97,11 @@ def failed_rules(
     heat_loss_pct: ArrayLike,
     linear_heat_density_mwh_per_m: ArrayLike,
     delivered_heat_mwh: ArrayLike,
-    max_spur_m: float | None,
-    max_heat_loss_pct: float,
-    min_linear_heat_density_mwh_per_m: float,
-    min_delivered_heat_mwh: float,
+    limits: ViabilityLimits,
 ) -> dict[str, NDArray[np.bool_]]:
     """Which links fail which rule.
+
+    With the :class:`ViabilityLimits`:
 
     - ``spur_too_long``: the longer spur exceeds ``max_spur_m`` (not checked when None);
     - ``no_pipe_large_enough``: no catalogue pipe carries the design heat flow;
@@ -88,7 +119,7 @@ def failed_rules(
         Whether a pipe was found.
     heat_loss_pct, linear_heat_density_mwh_per_m, delivered_heat_mwh
         The link's figures.
-    max_spur_m, max_heat_loss_pct, min_linear_heat_density_mwh_per_m, min_delivered_heat_mwh
+    limits
         The limits (``viability`` config).
 
     Returns
@@ -102,23 +133,23 @@ def failed_rules(
     >>> fails = failed_rules(
     ...     spur_m=[10.0, 300.0], has_pipe=[True, True], heat_loss_pct=[4.0, 12.0],
     ...     linear_heat_density_mwh_per_m=[2.0, 0.1], delivered_heat_mwh=[5000.0, 100.0],
-    ...     max_spur_m=250.0, max_heat_loss_pct=10.0,
-    ...     min_linear_heat_density_mwh_per_m=0.5, min_delivered_heat_mwh=500.0,
+    ...     limits=ViabilityLimits(max_spur_m=250.0, max_heat_loss_pct=10.0,
+    ...         min_linear_heat_density_mwh_per_m=0.5, min_delivered_heat_mwh=500.0),
     ... )
     >>> {code: failed.tolist() for code, failed in fails.items()}["too_small"]
     [False, True]
     """
     spur = np.asarray(spur_m, dtype=float)
-    limit = np.inf if max_spur_m is None else max_spur_m
+    limit = np.inf if limits.max_spur_m is None else limits.max_spur_m
     fails = {
         SPUR_TOO_LONG: spur > limit,
         NO_PIPE_LARGE_ENOUGH: ~np.asarray(has_pipe, dtype=bool),
-        HEAT_LOSS_TOO_HIGH: np.asarray(heat_loss_pct, dtype=float) > max_heat_loss_pct,
+        HEAT_LOSS_TOO_HIGH: np.asarray(heat_loss_pct, dtype=float) > limits.max_heat_loss_pct,
         LINEAR_DENSITY_TOO_LOW: (
             np.asarray(linear_heat_density_mwh_per_m, dtype=float)
-            < min_linear_heat_density_mwh_per_m
+            < limits.min_linear_heat_density_mwh_per_m
         ),
-        TOO_SMALL: np.asarray(delivered_heat_mwh, dtype=float) < min_delivered_heat_mwh,
+        TOO_SMALL: np.asarray(delivered_heat_mwh, dtype=float) < limits.min_delivered_heat_mwh,
     }
     shape = np.broadcast_shapes(*(v.shape for v in fails.values()))
     return {code: np.broadcast_to(fails[code], shape) for code in REASON_CODES}

@@ -16,19 +16,26 @@ Config keys
     ``.return_temp_c`` for links to existing networks.
 
 Method (``docs/methodology.md`` gives every formula and source)
-    A heat pump at the source lifts the waste heat Q_src to the supply temperature
-    unless the source is already that hot: Q_out = Q_src·COP/(COP - 1), electricity
-    Q_out/COP. The pipe carries Q_out. Design heat flow = min(Q_out, the sink's peak); the
-    pipe is the smallest DN of ``pipes.series`` that carries it (twin pipes up to DN200,
-    single pairs beyond). Heat loss: EN 13941 for single pairs, Wallentén's multipole
-    solution for twins. Energy balance a year: sent = min(Q_out, demand + loss) =
-    delivered + lost. Then pumping electricity, net CO2 saving (annual and lifetime,
-    separately), costs and LCOH, and the viability rules.
+    Each step is a function of that name. Join sources and zones: each route gets its
+    source's waste heat Q_src and temperature and its zone's demand. Set sink conditions:
+    the network's supply and return temperatures and the zone's annual demand and peak, or
+    for a link to an existing network that network's temperatures and demand and an
+    unlimited peak. Lift with heat pump: a heat pump at the source lifts Q_src to the supply
+    temperature unless the source is already that hot, Q_out = Q_src·COP/(COP - 1),
+    electricity Q_out/COP, and the design heat flow is min(Q_out, the sink's peak). Choose
+    pipe: the smallest DN of ``pipes.series`` that carries the design heat flow (twin pipes
+    up to DN200, single pairs beyond). Estimate heat loss: EN 13941 for single pairs,
+    Wallentén's multipole solution for twins. Balance energy a year: sent = min(Q_out,
+    demand + loss) = delivered + lost. Add pumping electricity. Count carbon saving: net
+    CO2, annual and lifetime separately. Cost links: capex, O&M, electricity and LCOH.
+    Apply viability rules. Fill candidates: the link fields on every candidate, missing
+    where the pair was not routed.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 import geopandas as gpd
 import numpy as np
@@ -52,6 +59,7 @@ from pipeline.engineering.cost import (
     persson_werner_pipe_cost_eur_per_m,
 )
 from pipeline.engineering.heat_loss import (
+    Trench,
     annual_heat_loss_mwh,
     single_pair_heat_loss_w_per_m,
     single_pair_u_coefficients_w_per_mk,
@@ -68,6 +76,7 @@ from pipeline.engineering.hydraulics import annual_pumping_electricity_mwh, size
 from pipeline.engineering.source import link_heat_balance_mwh
 from pipeline.engineering.viability import (
     REASON_SEPARATOR,
+    ViabilityLimits,
     failed_rules,
     join_reasons,
     linear_heat_density_mwh_per_m,
@@ -81,6 +90,76 @@ log = logging.getLogger("heatlink.assess_links")
 
 MM = 0.001
 
+LINK_FIELDS = (
+    "design_heat_mw",
+    "dn",
+    "velocity_m_per_s",
+    "pressure_gradient_pa_per_m",
+    "heat_loss_w_per_m",
+    "annual_heat_loss_mwh",
+    "heat_loss_pct",
+    "heat_sent_mwh",
+    "delivered_heat_mwh",
+    "supply_temp_drop_k",
+    "supply_temp_c",
+    "return_temp_c",
+    "cop",
+    "heat_pump_mw",
+    "source_heat_mwh",
+    "hp_electricity_mwh",
+    "pump_electricity_mwh",
+    "linear_heat_density_mwh_per_m",
+    "co2_saved_t_per_yr",
+    "co2_saved_t_lifetime",
+)
+"""The link fields in output order; the cost fields (:func:`cost_field_names`) follow."""
+
+PIPE_FIELDS = (
+    "steel_outer_diameter_mm",
+    "insulation_outer_diameter_mm",
+    "casing_outer_diameter_mm",
+    "inner_diameter_mm",
+    "lambda_insulation_w_per_mk",
+    "lambda_casing_w_per_mk",
+    "cost_eur_per_trench_m",
+)
+"""Catalogue columns a link carries, prefixed ``pipe_``, from :func:`choose_pipe` on."""
+
+TWIN_FIELDS = ("casing_outer_diameter_mm", "casing_wall_mm", "media_gap_mm")
+"""Twin-casing columns a link carries, prefixed ``twin_`` (NaN for a single pair)."""
+
+MERGED_COLUMNS = ["heat_available_mw", "source_temp_c", "annual_demand_mwh", "peak_demand_mw"]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AssessmentConfig:
+    """The config sections :func:`assess_links` reads.
+
+    ``existing_networks`` is for links to existing networks: their annual demand
+    (unlimited when unset; their peak is unlimited) and temperatures.
+    """
+
+    network: NetworkConfig
+    pipes: PipesConfig
+    heat_pump: HeatPumpConfig
+    carbon: CarbonConfig
+    cost: CostConfig
+    viability: ViabilityConfig
+    existing_networks: ExistingNetworksConfig | None = None
+
+    @classmethod
+    def from_region(cls, cfg: RegionFile) -> AssessmentConfig:
+        """The sections of a region file."""
+        return cls(
+            network=cfg.network,
+            pipes=cfg.pipes,
+            heat_pump=cfg.heat_pump,
+            carbon=cfg.carbon,
+            cost=cfg.cost,
+            viability=cfg.viability,
+            existing_networks=cfg.existing_networks,
+        )
+
 
 def assess_links(
     routes: gpd.GeoDataFrame,
@@ -88,14 +167,7 @@ def assess_links(
     zones: pd.DataFrame,
     catalogue: pd.DataFrame,
     twin_casings: pd.DataFrame,
-    *,
-    network: NetworkConfig,
-    pipes: PipesConfig,
-    heat_pump: HeatPumpConfig,
-    carbon: CarbonConfig,
-    cost: CostConfig,
-    viability: ViabilityConfig,
-    existing_networks: ExistingNetworksConfig | None = None,
+    cfg: AssessmentConfig,
 ) -> gpd.GeoDataFrame:
     """Assess every routed link and apply the viability rules.
 
@@ -113,11 +185,8 @@ def assess_links(
         The pipe catalogue, all series (:func:`pipeline.data.load_pipe_catalogue`).
     twin_casings
         Twin-pipe casings (:func:`pipeline.data.load_twin_casings`).
-    network, pipes, heat_pump, carbon, cost, viability
-        Config sections.
-    existing_networks
-        The ``existing_networks`` section, for links to existing networks: their annual
-        demand (unlimited when unset; their peak is unlimited) and temperatures.
+    cfg
+        The config sections (:class:`AssessmentConfig`).
 
     Returns
     -------
@@ -147,177 +216,28 @@ def assess_links(
     ...     {"site_id": ["S1"], "heat_available_mw": [3.0], "source_temp_c": [35.0]})
     >>> zones = pd.DataFrame(
     ...     {"zone_id": ["Z1"], "annual_demand_mwh": [40_000.0], "peak_demand_mw": [20.0]})
-    >>> link = assess_links(routes, sources, zones, load_pipe_catalogue(), load_twin_casings(),
-    ...     network=NetworkConfig(), pipes=PipesConfig(),
+    >>> cfg = AssessmentConfig(network=NetworkConfig(), pipes=PipesConfig(),
     ...     heat_pump=HeatPumpConfig(model="carnot", carnot_efficiency=0.55),
-    ...     carbon=CarbonConfig(), cost=CostConfig(), viability=ViabilityConfig()).iloc[0]
+    ...     carbon=CarbonConfig(), cost=CostConfig(), viability=ViabilityConfig())
+    >>> link = assess_links(routes, sources, zones, load_pipe_catalogue(), load_twin_casings(),
+    ...     cfg).iloc[0]
     >>> fields = ["cop", "design_heat_mw", "dn", "heat_loss_w_per_m", "annual_heat_loss_mwh"]
     >>> link[fields].astype(float).round(2).tolist()
     [3.53, 4.19, 200.0, 35.67, 312.48]
     """
-    out = routes.merge(
-        sources[["site_id", "heat_available_mw", "source_temp_c"]],
-        on="site_id",
-        how="left",
-        validate="m:1",
-    ).merge(
-        zones[["zone_id", "annual_demand_mwh", "peak_demand_mw"]],
-        on="zone_id",
-        how="left",
-        validate="m:1",
-    )
-    out = gpd.GeoDataFrame(out, geometry="geometry", crs=routes.crs)
-    routed = out["reason"].isna().to_numpy()
-    r = out[routed]
-    n = len(r)
-    supply_c, return_c, demand_mwh, peak_mw = _sink_values(r, network, existing_networks)
-
-    # Heat pump at the source; the pipe carries its output at supply temperature.
-    try:
-        cop = heat_pump_cop(
-            source_temp_c=r["source_temp_c"].to_numpy(dtype=float),
-            supply_temp_c=supply_c,
-            return_temp_c=return_c,
-            source_cooling_k=heat_pump.source_cooling_k,
-            model=heat_pump.model,
-            efficiency=(
-                heat_pump.lorenz_efficiency
-                if heat_pump.model == "lorenz"
-                else heat_pump.carnot_efficiency
-            ),
-        )
-    except ValueError as exc:
-        raise InputError(str(exc), where="heat_pump", fix="see docs/methodology.md") from None
-    cop = np.asarray(cop, dtype=float).reshape(n)
-    output_mw = np.asarray(
-        heat_pump_output_mw(r["heat_available_mw"].to_numpy(dtype=float), cop)
-    ).reshape(n)
-    design = np.minimum(output_mw, peak_mw)
-
-    # Pipe: the smallest DN that carries the design flow, as a twin or a single pair.
-    if pipes.kind == "twin" and not (twin_casings["series"] == pipes.series).any():
-        raise InputError(
-            f"no twin-pipe casings for insulation series {pipes.series}",
-            where="pipes.series",
-            fix="set pipes.series to one of "
-            + ", ".join(map(str, sorted(twin_casings["series"].unique())))
-            + " for twin pipes, or pipes.kind to single",
-        )
-    series = catalogue[catalogue["series"] == pipes.series].sort_values("dn")
-    sized = _size(design, supply_c, return_c, series, pipes, network)
-    dn = sized["dn"].astype("float64").to_numpy()
-    pipe = series.set_index("dn").reindex(dn)
-    twins = twin_casings[twin_casings["series"] == pipes.series].set_index("dn").reindex(dn)
-    is_twin = (pipes.kind == "twin") & twins["casing_outer_diameter_mm"].notna().to_numpy()
-    q_supply, q_return = _heat_loss_w_per_m(pipe, twins, is_twin, pipes, supply_c, return_c)
-    q_pair = q_supply + q_return
-    mean_c = (supply_c + return_c) / 2.0
-
-    # Energy a year: the balance closes on the heat-pump output.
-    length = r["route_length_m"].to_numpy(dtype=float)
-    loss_mwh = annual_heat_loss_mwh(q_pair, length, pipes.hours_in_service_h)
-    sent, delivered, lost = link_heat_balance_mwh(
-        source_heat_mwh=output_mw * pipes.source_hours_h,
-        demand_mwh=demand_mwh,
-        heat_loss_mwh=loss_mwh,
-    )
-    source_heat, hp_electricity = heat_pump_split_mwh(sent, cop)
-    mass_flow = sized["mass_flow_kg_per_s"].to_numpy()
-    pump_electricity = annual_pumping_electricity_mwh(
-        pressure_gradient_pa_per_m=np.nan_to_num(sized["pressure_gradient_pa_per_m"].to_numpy()),
-        trench_length_m=length,
-        mass_flow_kg_per_s=mass_flow,
-        density_kg_per_m3=water_density_kg_per_m3(mean_c),
-        pump_efficiency=pipes.pump_efficiency,
-        full_load_hours_h=np.minimum(
-            np.divide(sent, design, out=np.zeros(n), where=(design > 0) & np.isfinite(sent)),
-            pipes.hours_in_service_h,
-        ),
-    )
-    pump_electricity = np.where(np.isnan(dn), np.nan, pump_electricity)
-    electricity = hp_electricity + pump_electricity
-    density = linear_heat_density_mwh_per_m(delivered, length)
-    loss_pct = np.divide(100.0 * lost, sent, out=np.full(n, np.nan), where=sent > 0)
-
-    # Carbon: annual and lifetime, never mixed.
-    co2_per_yr = co2_saving_t_per_yr(
-        delivered_heat_mwh=delivered,
-        electricity_mwh=electricity,
-        gas_factor_kg_per_kwh=carbon.gas_factor_kg_per_kwh,
-        boiler_efficiency=carbon.boiler_efficiency,
-        grid_factor_kg_per_kwh=carbon.grid_factor_kg_per_kwh,
-    )
-
-    # Cost, in the output currency.
-    heat_pump_mw = np.where(np.isnan(cop), 0.0, design)
-    costs = _costs(
-        pipe_cost_eur_per_m=(
-            pipe["cost_eur_per_trench_m"].to_numpy()
-            if cost.pipe_cost_method == "catalogue"
-            else persson_werner_pipe_cost_eur_per_m(
-                pipe["inner_diameter_mm"].to_numpy() * MM, area_type=cost.area_type
-            )
-        ),
-        length_m=length,
-        civils_factor=(
-            r["civils_factor"].fillna(1.0).to_numpy(dtype=float)
-            if "civils_factor" in r
-            else np.ones(n)
-        ),
-        heat_pump_mw=heat_pump_mw,
-        electricity_mwh=electricity,
-        delivered_heat_mwh=delivered,
-        heat_pump=heat_pump,
-        cost=cost,
-    )
-
-    fields = {
-        "design_heat_mw": design,
-        "dn": dn,
-        "velocity_m_per_s": sized["velocity_m_per_s"].to_numpy(),
-        "pressure_gradient_pa_per_m": sized["pressure_gradient_pa_per_m"].to_numpy(),
-        "heat_loss_w_per_m": q_pair,
-        "annual_heat_loss_mwh": lost,
-        "heat_loss_pct": loss_pct,
-        "heat_sent_mwh": sent,
-        "delivered_heat_mwh": delivered,
-        "supply_temp_drop_k": supply_temp_drop_k(
-            q_supply, length, mass_flow, water_specific_heat_j_per_kgk(mean_c)
-        ),
-        "supply_temp_c": supply_c,
-        "return_temp_c": return_c,
-        "cop": cop,
-        "heat_pump_mw": heat_pump_mw,
-        "source_heat_mwh": source_heat,
-        "hp_electricity_mwh": hp_electricity,
-        "pump_electricity_mwh": pump_electricity,
-        "linear_heat_density_mwh_per_m": density,
-        "co2_saved_t_per_yr": co2_per_yr,
-        "co2_saved_t_lifetime": lifetime_total(co2_per_yr, cost.pipe_lifetime_years),
-        **costs,
-    }
-    for name, values in fields.items():
-        out[name] = _column(out.index, routed, values, "Int64" if name == "dn" else "float64")
-    out["pipe_series"] = pd.Series(pipes.series, index=out.index, dtype="Int64").where(routed)
-    out["twin"] = _column(out.index, routed, np.where(np.isnan(dn), pd.NA, is_twin), "boolean")
-
-    fails = failed_rules(
-        spur_m=np.fmax(
-            r["site_spur_m"].to_numpy(dtype=float), r["zone_spur_m"].to_numpy(dtype=float)
-        ),
-        has_pipe=~np.isnan(dn),
-        heat_loss_pct=loss_pct,
-        linear_heat_density_mwh_per_m=density,
-        delivered_heat_mwh=delivered,
-        max_spur_m=viability.max_spur_m,
-        max_heat_loss_pct=viability.max_heat_loss_pct,
-        min_linear_heat_density_mwh_per_m=viability.min_linear_heat_density_mwh_per_m,
-        min_delivered_heat_mwh=viability.min_delivered_heat_mwh,
-    )
-    out["reason"] = out["reason"].astype(object)
-    out.loc[routed, "reason"] = join_reasons(fails)
-    return out.drop(
-        columns=["heat_available_mw", "source_temp_c", "annual_demand_mwh", "peak_demand_mw"]
+    candidates = join_sources_and_zones(routes, sources, zones)
+    routed = candidates["reason"].isna().to_numpy()
+    links = set_sink_conditions(candidates[routed], cfg.network, cfg.existing_networks)
+    links = lift_with_heat_pump(links, cfg.heat_pump)
+    links = choose_pipe(links, catalogue, twin_casings, pipes=cfg.pipes, network=cfg.network)
+    links = estimate_heat_loss(links, cfg.pipes)
+    links = balance_energy(links, cfg.pipes)
+    links = add_pumping_electricity(links, cfg.pipes)
+    links = count_carbon_saving(links, cfg.carbon, lifetime_years=cfg.cost.pipe_lifetime_years)
+    links = cost_links(links, cfg.heat_pump, cfg.cost)
+    links = apply_viability_rules(links, cfg.viability)
+    return fill_candidates(
+        candidates, routed, links, currency=cfg.cost.currency, series=cfg.pipes.series
     )
 
 
@@ -340,32 +260,319 @@ def cost_field_names(currency: str) -> dict[str, str]:
     }
 
 
-def _sink_values(
-    r: pd.DataFrame, network: NetworkConfig, existing: ExistingNetworksConfig | None
-) -> tuple[np.ndarray, ...]:
-    """Supply and return temperature, annual demand and peak of each link's sink."""
+def join_sources_and_zones(
+    routes: gpd.GeoDataFrame, sources: pd.DataFrame, zones: pd.DataFrame
+) -> gpd.GeoDataFrame:
+    """Each route with its source's ``heat_available_mw`` and ``source_temp_c`` and its
+    zone's ``annual_demand_mwh`` and ``peak_demand_mw`` (missing for a network)."""
+    out = routes.merge(
+        sources[["site_id", "heat_available_mw", "source_temp_c"]],
+        on="site_id",
+        how="left",
+        validate="m:1",
+    ).merge(
+        zones[["zone_id", "annual_demand_mwh", "peak_demand_mw"]],
+        on="zone_id",
+        how="left",
+        validate="m:1",
+    )
+    return gpd.GeoDataFrame(out, geometry="geometry", crs=routes.crs)
+
+
+def set_sink_conditions(
+    links: gpd.GeoDataFrame,
+    network: NetworkConfig,
+    existing_networks: ExistingNetworksConfig | None,
+) -> gpd.GeoDataFrame:
+    """Add each link's ``supply_temp_c``, ``return_temp_c``, ``sink_demand_mwh`` (a year)
+    and ``sink_peak_mw``: its zone's on the network, or an existing network's.
+
+    Raises
+    ------
+    InputError
+        If a link goes to an existing network whose supply is not above its return.
+    """
     to_network = (
-        (r["sink_kind"] == "network").to_numpy() if "sink_kind" in r else np.zeros(len(r), bool)
+        (links["sink_kind"] == "network").to_numpy()
+        if "sink_kind" in links
+        else np.zeros(len(links), bool)
     )
     supply, ret = network.supply_temp_c, network.return_temp_c
     demand = np.inf
-    if existing is not None:
-        supply = existing.supply_temp_c or supply
-        ret = existing.return_temp_c or ret
-        demand = existing.annual_demand_mwh or demand
+    if existing_networks is not None:
+        supply = existing_networks.supply_temp_c or supply
+        ret = existing_networks.return_temp_c or ret
+        demand = existing_networks.annual_demand_mwh or demand
         if to_network.any() and supply <= ret:
             raise InputError(
                 f"existing networks' supply {supply:g} C is not above their return {ret:g} C",
                 where="existing_networks.supply_temp_c",
                 fix="set existing_networks.supply_temp_c and return_temp_c, supply above return",
             )
-    return (
-        np.where(to_network, supply, network.supply_temp_c),
-        np.where(to_network, ret, network.return_temp_c),
-        np.where(to_network, demand, r["annual_demand_mwh"].to_numpy(dtype=float)),
+    return links.assign(
+        supply_temp_c=np.where(to_network, supply, network.supply_temp_c),
+        return_temp_c=np.where(to_network, ret, network.return_temp_c),
+        sink_demand_mwh=np.where(
+            to_network, demand, links["annual_demand_mwh"].to_numpy(dtype=float)
+        ),
         # A network takes the source's whole output at any time (assumption).
-        np.where(to_network, np.inf, r["peak_demand_mw"].to_numpy(dtype=float)),
+        sink_peak_mw=np.where(to_network, np.inf, links["peak_demand_mw"].to_numpy(dtype=float)),
     )
+
+
+def lift_with_heat_pump(links: gpd.GeoDataFrame, heat_pump: HeatPumpConfig) -> gpd.GeoDataFrame:
+    """Add the ``cop`` of the heat pump at each source (NaN where none is needed), its
+    output ``heat_pump_output_mw``, the ``design_heat_mw`` the pipe carries and the
+    ``heat_pump_mw`` to buy.
+
+    Raises
+    ------
+    InputError
+        If the heat-pump model cannot lift a source to its supply temperature.
+    """
+    n = len(links)
+    try:
+        cop = heat_pump_cop(
+            source_temp_c=links["source_temp_c"].to_numpy(dtype=float),
+            supply_temp_c=links["supply_temp_c"].to_numpy(),
+            return_temp_c=links["return_temp_c"].to_numpy(),
+            source_cooling_k=heat_pump.source_cooling_k,
+            model=heat_pump.model,
+            efficiency=(
+                heat_pump.lorenz_efficiency
+                if heat_pump.model == "lorenz"
+                else heat_pump.carnot_efficiency
+            ),
+        )
+    except ValueError as exc:
+        raise InputError(str(exc), where="heat_pump", fix="see docs/methodology.md") from None
+    cop = np.asarray(cop, dtype=float).reshape(n)
+    output_mw = np.asarray(
+        heat_pump_output_mw(links["heat_available_mw"].to_numpy(dtype=float), cop)
+    ).reshape(n)
+    design = np.minimum(output_mw, links["sink_peak_mw"].to_numpy())
+    return links.assign(
+        cop=cop,
+        heat_pump_output_mw=output_mw,
+        design_heat_mw=design,
+        heat_pump_mw=np.where(np.isnan(cop), 0.0, design),
+    )
+
+
+def choose_pipe(
+    links: gpd.GeoDataFrame,
+    catalogue: pd.DataFrame,
+    twin_casings: pd.DataFrame,
+    *,
+    pipes: PipesConfig,
+    network: NetworkConfig,
+) -> gpd.GeoDataFrame:
+    """Add the smallest ``dn`` that carries each link's design heat flow (NaN where none
+    does), its ``velocity_m_per_s``, ``pressure_gradient_pa_per_m`` and
+    ``mass_flow_kg_per_s``, whether it is a ``twin`` pipe, and its catalogue row
+    (:data:`PIPE_FIELDS`, prefixed ``pipe_``) and twin casing (:data:`TWIN_FIELDS`,
+    prefixed ``twin_``).
+
+    Raises
+    ------
+    InputError
+        If twin pipes are asked for in a series without twin casings.
+    """
+    if pipes.kind == "twin" and not (twin_casings["series"] == pipes.series).any():
+        raise InputError(
+            f"no twin-pipe casings for insulation series {pipes.series}",
+            where="pipes.series",
+            fix="set pipes.series to one of "
+            + ", ".join(map(str, sorted(twin_casings["series"].unique())))
+            + " for twin pipes, or pipes.kind to single",
+        )
+    series = catalogue[catalogue["series"] == pipes.series].sort_values("dn")
+    sized = _size(
+        links["design_heat_mw"].to_numpy(),
+        links["supply_temp_c"].to_numpy(),
+        links["return_temp_c"].to_numpy(),
+        series,
+        pipes,
+        network,
+    )
+    dn = sized["dn"].astype("float64").to_numpy()
+    pipe = series.set_index("dn").reindex(dn)
+    twins = twin_casings[twin_casings["series"] == pipes.series].set_index("dn").reindex(dn)
+    return links.assign(
+        dn=dn,
+        velocity_m_per_s=sized["velocity_m_per_s"].to_numpy(),
+        pressure_gradient_pa_per_m=sized["pressure_gradient_pa_per_m"].to_numpy(),
+        mass_flow_kg_per_s=sized["mass_flow_kg_per_s"].to_numpy(),
+        twin=(pipes.kind == "twin") & twins["casing_outer_diameter_mm"].notna().to_numpy(),
+        **{f"pipe_{c}": pipe[c].to_numpy() for c in PIPE_FIELDS},
+        **{f"twin_{c}": twins[c].to_numpy() for c in TWIN_FIELDS},
+    )
+
+
+def estimate_heat_loss(links: gpd.GeoDataFrame, pipes: PipesConfig) -> gpd.GeoDataFrame:
+    """Add the ``heat_loss_w_per_m`` of each link's supply and return pipes together, and
+    the ``supply_temp_drop_k`` along it."""
+    q_supply, q_return = _heat_loss_w_per_m(links, pipes)
+    return links.assign(
+        heat_loss_w_per_m=q_supply + q_return,
+        supply_temp_drop_k=supply_temp_drop_k(
+            q_supply,
+            links["route_length_m"].to_numpy(dtype=float),
+            links["mass_flow_kg_per_s"].to_numpy(),
+            water_specific_heat_j_per_kgk(_mean_temp_c(links)),
+        ),
+    )
+
+
+def balance_energy(links: gpd.GeoDataFrame, pipes: PipesConfig) -> gpd.GeoDataFrame:
+    """Add each link's energy a year, balanced on the heat-pump output:
+    ``heat_sent_mwh`` = ``delivered_heat_mwh`` + ``annual_heat_loss_mwh``, the
+    ``heat_loss_pct`` of the heat sent, the ``source_heat_mwh`` and
+    ``hp_electricity_mwh`` that make up the heat sent, and the
+    ``linear_heat_density_mwh_per_m``."""
+    length = links["route_length_m"].to_numpy(dtype=float)
+    loss_mwh = annual_heat_loss_mwh(
+        links["heat_loss_w_per_m"].to_numpy(), length, pipes.hours_in_service_h
+    )
+    sent, delivered, lost = link_heat_balance_mwh(
+        source_heat_mwh=links["heat_pump_output_mw"].to_numpy() * pipes.source_hours_h,
+        demand_mwh=links["sink_demand_mwh"].to_numpy(),
+        heat_loss_mwh=loss_mwh,
+    )
+    source_heat, hp_electricity = heat_pump_split_mwh(sent, links["cop"].to_numpy())
+    return links.assign(
+        heat_sent_mwh=sent,
+        delivered_heat_mwh=delivered,
+        annual_heat_loss_mwh=lost,
+        heat_loss_pct=np.divide(
+            100.0 * lost, sent, out=np.full(len(links), np.nan), where=sent > 0
+        ),
+        source_heat_mwh=source_heat,
+        hp_electricity_mwh=hp_electricity,
+        linear_heat_density_mwh_per_m=linear_heat_density_mwh_per_m(delivered, length),
+    )
+
+
+def add_pumping_electricity(links: gpd.GeoDataFrame, pipes: PipesConfig) -> gpd.GeoDataFrame:
+    """Add each link's ``pump_electricity_mwh`` a year (NaN without a pipe) and its total
+    ``electricity_mwh``, heat pump and pumps."""
+    sent = links["heat_sent_mwh"].to_numpy()
+    design = links["design_heat_mw"].to_numpy()
+    pump = annual_pumping_electricity_mwh(
+        pressure_gradient_pa_per_m=np.nan_to_num(links["pressure_gradient_pa_per_m"].to_numpy()),
+        trench_length_m=links["route_length_m"].to_numpy(dtype=float),
+        mass_flow_kg_per_s=links["mass_flow_kg_per_s"].to_numpy(),
+        density_kg_per_m3=water_density_kg_per_m3(_mean_temp_c(links)),
+        pump_efficiency=pipes.pump_efficiency,
+        full_load_hours_h=np.minimum(
+            np.divide(
+                sent,
+                design,
+                out=np.zeros(len(links)),
+                where=(design > 0) & np.isfinite(sent),
+            ),
+            pipes.hours_in_service_h,
+        ),
+    )
+    pump = np.where(np.isnan(links["dn"].to_numpy()), np.nan, pump)
+    return links.assign(
+        pump_electricity_mwh=pump,
+        electricity_mwh=links["hp_electricity_mwh"].to_numpy() + pump,
+    )
+
+
+def count_carbon_saving(
+    links: gpd.GeoDataFrame, carbon: CarbonConfig, *, lifetime_years: int
+) -> gpd.GeoDataFrame:
+    """Add each link's net CO2 saving, ``co2_saved_t_per_yr`` and, over the pipes'
+    ``lifetime_years``, ``co2_saved_t_lifetime``: annual and lifetime, never mixed."""
+    co2_per_yr = co2_saving_t_per_yr(
+        delivered_heat_mwh=links["delivered_heat_mwh"].to_numpy(),
+        electricity_mwh=links["electricity_mwh"].to_numpy(),
+        gas_factor_kg_per_kwh=carbon.gas_factor_kg_per_kwh,
+        boiler_efficiency=carbon.boiler_efficiency,
+        grid_factor_kg_per_kwh=carbon.grid_factor_kg_per_kwh,
+    )
+    return links.assign(
+        co2_saved_t_per_yr=co2_per_yr,
+        co2_saved_t_lifetime=lifetime_total(co2_per_yr, lifetime_years),
+    )
+
+
+def cost_links(
+    links: gpd.GeoDataFrame, heat_pump: HeatPumpConfig, cost: CostConfig
+) -> gpd.GeoDataFrame:
+    """Add each link's cost fields (:func:`cost_field_names`), in the output currency."""
+    return links.assign(
+        **_costs(
+            pipe_cost_eur_per_m=(
+                links["pipe_cost_eur_per_trench_m"].to_numpy()
+                if cost.pipe_cost_method == "catalogue"
+                else persson_werner_pipe_cost_eur_per_m(
+                    links["pipe_inner_diameter_mm"].to_numpy() * MM, area_type=cost.area_type
+                )
+            ),
+            length_m=links["route_length_m"].to_numpy(dtype=float),
+            civils_factor=(
+                links["civils_factor"].fillna(1.0).to_numpy(dtype=float)
+                if "civils_factor" in links
+                else np.ones(len(links))
+            ),
+            heat_pump_mw=links["heat_pump_mw"].to_numpy(),
+            electricity_mwh=links["electricity_mwh"].to_numpy(),
+            delivered_heat_mwh=links["delivered_heat_mwh"].to_numpy(),
+            heat_pump=heat_pump,
+            cost=cost,
+        )
+    )
+
+
+def apply_viability_rules(links: gpd.GeoDataFrame, viability: ViabilityConfig) -> gpd.GeoDataFrame:
+    """Set each link's ``reason``: the ';'-joined codes of the rules it fails, or None."""
+    fails = failed_rules(
+        spur_m=np.fmax(
+            links["site_spur_m"].to_numpy(dtype=float), links["zone_spur_m"].to_numpy(dtype=float)
+        ),
+        has_pipe=~np.isnan(links["dn"].to_numpy()),
+        heat_loss_pct=links["heat_loss_pct"].to_numpy(),
+        linear_heat_density_mwh_per_m=links["linear_heat_density_mwh_per_m"].to_numpy(),
+        delivered_heat_mwh=links["delivered_heat_mwh"].to_numpy(),
+        limits=ViabilityLimits(
+            max_spur_m=viability.max_spur_m,
+            max_heat_loss_pct=viability.max_heat_loss_pct,
+            min_linear_heat_density_mwh_per_m=viability.min_linear_heat_density_mwh_per_m,
+            min_delivered_heat_mwh=viability.min_delivered_heat_mwh,
+        ),
+    )
+    return links.assign(reason=join_reasons(fails))
+
+
+def fill_candidates(
+    candidates: gpd.GeoDataFrame,
+    routed: np.ndarray,
+    links: gpd.GeoDataFrame,
+    *,
+    currency: str,
+    series: int,
+) -> gpd.GeoDataFrame:
+    """The candidates with the link fields of the ``routed`` ones (missing elsewhere), the
+    ``pipe_series`` and ``twin`` of each pipe, and the links' ``reason``; without the
+    source and zone columns that :func:`join_sources_and_zones` added."""
+    out = candidates.copy()
+    for name in (*LINK_FIELDS, *cost_field_names(currency).values()):
+        values = links[name].to_numpy()
+        out[name] = _column(out.index, routed, values, "Int64" if name == "dn" else "float64")
+    out["pipe_series"] = pd.Series(series, index=out.index, dtype="Int64").where(routed)
+    twin = np.where(np.isnan(links["dn"].to_numpy()), pd.NA, links["twin"].to_numpy())
+    out["twin"] = _column(out.index, routed, twin, "boolean")
+    out["reason"] = out["reason"].astype(object)
+    out.loc[routed, "reason"] = links["reason"].to_numpy()
+    return out.drop(columns=MERGED_COLUMNS)
+
+
+def _mean_temp_c(links: pd.DataFrame) -> np.ndarray:
+    """Mean of each link's supply and return temperatures."""
+    return (links["supply_temp_c"].to_numpy() + links["return_temp_c"].to_numpy()) / 2.0
 
 
 def _size(
@@ -394,36 +601,31 @@ def _size(
     return pd.concat(parts).sort_index()
 
 
-def _heat_loss_w_per_m(
-    pipe: pd.DataFrame,
-    twins: pd.DataFrame,
-    is_twin: np.ndarray,
-    pipes: PipesConfig,
-    supply_c: np.ndarray,
-    return_c: np.ndarray,
-) -> tuple[np.ndarray, np.ndarray]:
+def _heat_loss_w_per_m(links: pd.DataFrame, pipes: PipesConfig) -> tuple[np.ndarray, np.ndarray]:
     """Loss of the supply and the return pipe per trench metre: single pair or twin.
 
-    ``pipe`` and ``twins`` hold each link's catalogue row and twin casing (NaN rows where
-    there is none).
+    ``links`` carries each link's catalogue row and twin casing from :func:`choose_pipe`
+    (NaN where there is none).
     """
     geometry = {
-        "steel_outer_diameter_m": pipe["steel_outer_diameter_mm"].to_numpy() * MM,
-        "lambda_insulation_w_per_mk": pipe["lambda_insulation_w_per_mk"].to_numpy(),
-        "lambda_casing_w_per_mk": pipe["lambda_casing_w_per_mk"].to_numpy(),
-        "soil_conductivity_w_per_mk": pipes.soil_conductivity_w_per_mk,
-        "cover_depth_m": pipes.cover_depth_m,
+        "steel_outer_diameter_m": links["pipe_steel_outer_diameter_mm"].to_numpy() * MM,
+        "lambda_insulation_w_per_mk": links["pipe_lambda_insulation_w_per_mk"].to_numpy(),
+        "lambda_casing_w_per_mk": links["pipe_lambda_casing_w_per_mk"].to_numpy(),
+        "trench": Trench(
+            soil_conductivity_w_per_mk=pipes.soil_conductivity_w_per_mk,
+            cover_depth_m=pipes.cover_depth_m,
+        ),
     }
     temps = {
-        "supply_temp_c": supply_c,
-        "return_temp_c": return_c,
+        "supply_temp_c": links["supply_temp_c"].to_numpy(),
+        "return_temp_c": links["return_temp_c"].to_numpy(),
         "ground_temp_c": pipes.ground_temp_c,
     }
     single = single_pair_heat_loss_w_per_m(
         *single_pair_u_coefficients_w_per_mk(
             **geometry,
-            insulation_outer_diameter_m=pipe["insulation_outer_diameter_mm"].to_numpy() * MM,
-            casing_outer_diameter_m=pipe["casing_outer_diameter_mm"].to_numpy() * MM,
+            insulation_outer_diameter_m=links["pipe_insulation_outer_diameter_mm"].to_numpy() * MM,
+            casing_outer_diameter_m=links["pipe_casing_outer_diameter_mm"].to_numpy() * MM,
             casing_clearance_m=pipes.casing_clearance_m,
         ),
         **temps,
@@ -431,13 +633,14 @@ def _heat_loss_w_per_m(
     twin = twin_pipe_heat_loss_w_per_m(
         twin_pipe_h_s(
             **geometry,
-            casing_outer_diameter_m=twins["casing_outer_diameter_mm"].to_numpy() * MM,
-            casing_wall_m=twins["casing_wall_mm"].to_numpy() * MM,
-            media_gap_m=twins["media_gap_mm"].to_numpy() * MM,
+            casing_outer_diameter_m=links["twin_casing_outer_diameter_mm"].to_numpy() * MM,
+            casing_wall_m=links["twin_casing_wall_mm"].to_numpy() * MM,
+            media_gap_m=links["twin_media_gap_mm"].to_numpy() * MM,
         ),
         lambda_insulation_w_per_mk=geometry["lambda_insulation_w_per_mk"],
         **temps,
     )
+    is_twin = links["twin"].to_numpy()
     q_supply, q_return = (np.where(is_twin, t, s) for t, s in zip(twin, single, strict=True))
     return q_supply, q_return
 
@@ -501,13 +704,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         read_geoparquet(paths.demand_zones),
         load_pipe_catalogue(),
         load_twin_casings(),
-        network=cfg.network,
-        pipes=cfg.pipes,
-        heat_pump=cfg.heat_pump,
-        carbon=cfg.carbon,
-        cost=cfg.cost,
-        viability=cfg.viability,
-        existing_networks=cfg.existing_networks,
+        AssessmentConfig.from_region(cfg),
     )
     viable = links[links["reason"].isna()]
     codes = links["reason"].dropna().str.split(REASON_SEPARATOR).explode().value_counts()

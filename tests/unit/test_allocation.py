@@ -25,7 +25,7 @@ from pipeline.config import (
 )
 from pipeline.data import load_pipe_catalogue, load_twin_casings
 from pipeline.stages.allocate_heat import allocate_heat, cost_column, sink_capacities_mw
-from pipeline.stages.assess_links import assess_links
+from pipeline.stages.assess_links import AssessmentConfig, assess_links
 
 
 def _links(*rows: tuple) -> pd.DataFrame:
@@ -162,12 +162,14 @@ def test_the_assessed_3_mw_source_gets_its_whole_4_19_mw_link():
         zones,
         load_pipe_catalogue(),
         load_twin_casings(),
-        network=NetworkConfig(),
-        pipes=PipesConfig(),
-        heat_pump=HeatPumpConfig(model="carnot", carnot_efficiency=0.55),
-        carbon=CarbonConfig(),
-        cost=CostConfig(),
-        viability=ViabilityConfig(),
+        AssessmentConfig(
+            network=NetworkConfig(),
+            pipes=PipesConfig(),
+            heat_pump=HeatPumpConfig(model="carnot", carnot_efficiency=0.55),
+            carbon=CarbonConfig(),
+            cost=CostConfig(),
+            viability=ViabilityConfig(),
+        ),
     )
     assert links["design_heat_mw"].iloc[0] == pytest.approx(4.1851, abs=1e-4)
     assert cost_column(links) == "lcoh_eur_per_mwh"

@@ -21,6 +21,7 @@ from pipeline.data import (
     load_twin_casings,
 )
 from pipeline.engineering.heat_loss import (
+    Trench,
     annual_heat_loss_mwh,
     single_pair_heat_loss_w_per_m,
     single_pair_u_coefficients_w_per_mk,
@@ -64,6 +65,12 @@ def catalogue() -> pd.DataFrame:
     return load_pipe_catalogue()
 
 
+def _in_trench(kwargs: dict) -> dict:
+    """Keyword arguments with the soil conductivity and the cover as one Trench."""
+    ground = {k: kwargs[k] for k in ("soil_conductivity_w_per_mk", "cover_depth_m")}
+    return {k: v for k, v in kwargs.items() if k not in ground} | {"trench": Trench(**ground)}
+
+
 def _pipe_geometry(table: pd.DataFrame) -> dict[str, np.ndarray]:
     """Keyword arguments of single_pair_u_coefficients_w_per_mk for catalogue rows."""
     return {
@@ -77,7 +84,9 @@ def _pipe_geometry(table: pd.DataFrame) -> dict[str, np.ndarray]:
 
 def _pair_loss_w_per_m(table: pd.DataFrame, **trench: float) -> np.ndarray:
     """Loss of supply + return per trench metre at 80/50 °C, ground 10 °C."""
-    u1, u2 = single_pair_u_coefficients_w_per_mk(**_pipe_geometry(table), **(TRENCH | trench))
+    u1, u2 = single_pair_u_coefficients_w_per_mk(
+        **_in_trench(_pipe_geometry(table) | TRENCH | trench)
+    )
     q_s, q_r = single_pair_heat_loss_w_per_m(
         u1, u2, supply_temp_c=80.0, return_temp_c=50.0, ground_temp_c=10.0
     )
@@ -390,7 +399,7 @@ def test_heat_loss_hand_calculation_dn100_series2():
         casing_outer_diameter_m=0.225,
         lambda_insulation_w_per_mk=0.027,
         lambda_casing_w_per_mk=0.4,
-        **TRENCH,
+        **_in_trench(TRENCH),
     )
     assert u1 == pytest.approx(0.24383, rel=2e-4)
     assert u2 == pytest.approx(0.009420, rel=2e-3)
@@ -429,7 +438,7 @@ def _u(geometry: tuple[float, float, float], options: dict[str, float]):
         steel_outer_diameter_m=d_o,
         insulation_outer_diameter_m=d_o + 2 * insulation,
         casing_outer_diameter_m=d_o + 2 * insulation + 2 * casing,
-        **options,
+        **_in_trench(options),
     )
 
 
@@ -520,11 +529,13 @@ def test_u_coefficients_reject_bad_geometry():
         "lambda_casing_w_per_mk": 0.4,
     } | TRENCH
     with pytest.raises(ValueError, match="diameters"):
-        single_pair_u_coefficients_w_per_mk(**(good | {"casing_outer_diameter_m": 0.2}))
+        single_pair_u_coefficients_w_per_mk(**_in_trench(good | {"casing_outer_diameter_m": 0.2}))
     with pytest.raises(ValueError, match="conductivities"):
-        single_pair_u_coefficients_w_per_mk(**(good | {"soil_conductivity_w_per_mk": 0.0}))
+        single_pair_u_coefficients_w_per_mk(
+            **_in_trench(good | {"soil_conductivity_w_per_mk": 0.0})
+        )
     with pytest.raises(ValueError, match="cover"):
-        single_pair_u_coefficients_w_per_mk(**(good | {"cover_depth_m": -0.1}))
+        single_pair_u_coefficients_w_per_mk(**_in_trench(good | {"cover_depth_m": -0.1}))
 
 
 def test_annual_heat_loss_and_temperature_drop_hand_values():
@@ -582,7 +593,7 @@ def _twin_loss_w_per_m(catalogue: pd.DataFrame, twins: pd.DataFrame, series: int
         casing_wall_m=rows["casing_wall_mm"].to_numpy() / 1000,
         lambda_insulation_w_per_mk=0.027,
         lambda_casing_w_per_mk=0.4,
-        **options,
+        **_in_trench(options),
     )
     q_s, q_r = twin_pipe_heat_loss_w_per_m(h_s, lambda_insulation_w_per_mk=0.027, **AT_80_50)
     return rows["dn"].to_numpy(), np.asarray(q_s + q_r)
@@ -614,7 +625,7 @@ def test_twin_heat_loss_hand_calculation_dn100_standard():
     #   = 1.04789; A²/B = 0.23091/1.04789 = 0.22036
     # 1/h_s = 0.08607 + 0.00356 + 1.08379 - 0.04189 - 0.22036 = 0.91117, h_s = 1.09749
     # q = 2π·0.027·1.09748·(80 + 50 - 20) = 20.48 W/m; q_s = 20.48·70/110 = 13.03 W/m
-    h_s = twin_pipe_h_s(**DN100_TWIN)
+    h_s = twin_pipe_h_s(**_in_trench(DN100_TWIN))
     assert h_s == pytest.approx(1.09748, rel=5e-4)
     q_s, q_r = twin_pipe_heat_loss_w_per_m(h_s, lambda_insulation_w_per_mk=0.027, **AT_80_50)
     assert q_s + q_r == pytest.approx(20.48, rel=1e-3)
@@ -625,7 +636,7 @@ def test_twin_correction_term_is_squared():
     # With A instead of A² in the DN100 example, 1/h_s = 0.91117 + 0.22036 - 0.45857 =
     # 0.67296 (A/B = 0.48053/1.04789 = 0.45857): 35 % more loss. The reference warns that
     # the unsquared form, widely copied, makes a DN100 twin about 30 % too lossy.
-    h_s = twin_pipe_h_s(**DN100_TWIN)
+    h_s = twin_pipe_h_s(**_in_trench(DN100_TWIN))
     assert 1 / h_s == pytest.approx(0.91117, rel=5e-4)
     assert 1 / 0.67296 / h_s == pytest.approx(1.354, rel=2e-3)
 
@@ -678,11 +689,11 @@ def test_twin_loss_linear_in_excess_temperature(ground_c, return_excess, lift):
 def test_twin_rejects_pipes_that_do_not_fit():
     good = DN100_TWIN
     with pytest.raises(ValueError, match="fit"):
-        twin_pipe_h_s(**(good | {"casing_outer_diameter_m": 0.25}))
+        twin_pipe_h_s(**_in_trench(good | {"casing_outer_diameter_m": 0.25}))
     with pytest.raises(ValueError, match="gap"):
-        twin_pipe_h_s(**(good | {"media_gap_m": -0.01}))
+        twin_pipe_h_s(**_in_trench(good | {"media_gap_m": -0.01}))
     with pytest.raises(ValueError, match="conductivities"):
-        twin_pipe_h_s(**(good | {"soil_conductivity_w_per_mk": 0.0}))
+        twin_pipe_h_s(**_in_trench(good | {"soil_conductivity_w_per_mk": 0.0}))
 
 
 def test_twin_casings_data(catalogue, twins):

@@ -46,12 +46,13 @@ from pipeline.engineering.heat_pump import (
 from pipeline.engineering.source import link_heat_balance_mwh
 from pipeline.engineering.viability import (
     REASON_CODES,
+    ViabilityLimits,
     failed_rules,
     join_reasons,
     linear_heat_density_mwh_per_m,
 )
 from pipeline.errors import InputError
-from pipeline.stages.assess_links import assess_links, cost_field_names
+from pipeline.stages.assess_links import AssessmentConfig, assess_links, cost_field_names
 from pipeline.stages.export_geopackage import LAYERS, layer_fields
 
 DESNZ_2024 = {
@@ -337,10 +338,12 @@ def test_reasons_are_listed_in_a_fixed_order():
         heat_loss_pct=[4.0, 12.0, np.nan, 100.0],
         linear_heat_density_mwh_per_m=[2.0, 0.1, np.nan, 0.0],
         delivered_heat_mwh=[5000.0, 100.0, np.nan, 0.0],
-        max_spur_m=250.0,
-        max_heat_loss_pct=10.0,
-        min_linear_heat_density_mwh_per_m=0.5,
-        min_delivered_heat_mwh=500.0,
+        limits=ViabilityLimits(
+            max_spur_m=250.0,
+            max_heat_loss_pct=10.0,
+            min_linear_heat_density_mwh_per_m=0.5,
+            min_delivered_heat_mwh=500.0,
+        ),
     )
     assert list(fails) == list(REASON_CODES)
     assert join_reasons(fails).tolist() == [
@@ -356,10 +359,12 @@ def test_reasons_are_listed_in_a_fixed_order():
         heat_loss_pct=[1.0],
         linear_heat_density_mwh_per_m=[1.0],
         delivered_heat_mwh=[1e4],
-        max_spur_m=None,
-        max_heat_loss_pct=10.0,
-        min_linear_heat_density_mwh_per_m=0.5,
-        min_delivered_heat_mwh=500.0,
+        limits=ViabilityLimits(
+            max_spur_m=None,
+            max_heat_loss_pct=10.0,
+            min_linear_heat_density_mwh_per_m=0.5,
+            min_delivered_heat_mwh=500.0,
+        ),
     )
     assert join_reasons(fails).tolist() == [None]
 
@@ -424,7 +429,7 @@ def _assess(routes: gpd.GeoDataFrame, sources=SOURCES, **sections) -> gpd.GeoDat
         ZONES,
         load_pipe_catalogue(),
         load_twin_casings(),
-        **(SECTIONS | sections),
+        AssessmentConfig(**(SECTIONS | sections)),
     ).set_index("link_id")
 
 
@@ -596,7 +601,14 @@ def test_assess_links_keeps_unrouted_pairs_and_names_costs_by_currency():
     assert set(names.values()) <= set(fields)
     assert layer_fields("EUR") == LAYERS
     # every links field but those of routing and allocation comes from assess_links
-    later = {"sink_id", "sink_kind", "civils_factor", "allocated_heat_mw", "recommended"}
+    later = {
+        "sink_id",
+        "sink_kind",
+        "civils_factor",
+        "allocated_heat_mw",
+        "allocated_source_heat_mw",
+        "recommended",
+    }
     assert set(LAYERS["links"][1]) - later <= set(eur.reset_index().columns)
 
 
