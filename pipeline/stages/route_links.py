@@ -16,14 +16,19 @@ Config keys
     ``routing.max_link_length_m``, ``routing.max_snap_distance_m``.
 
 Method
-    Each site and sink joins the graph at the closest point on the nearest road; that
-    edge is split there (a new node), and the straight spur to it counts in the route
-    length. A spur longer than ``max_snap_distance_m`` is a rejection. One Dijkstra per
-    site, bounded by the maximum link length less the site's spur, finds every reachable
-    node at once. A link to a zone ends at the zone's first node by network distance (a
-    node inside it, or its attachment node plus spur); a link to an existing network ends
-    at its nearest point: the node within ``max_snap_distance_m`` of the network that
-    minimises road distance plus the straight spur to the network.
+    Each step is a function of that name. Sinks table: the demand zones and the existing
+    networks are the sinks. Attach: each site and sink joins the graph at the closest point
+    on the nearest road; that edge is split there (a new node), and the straight spur to it
+    counts in the route length; a spur longer than ``max_snap_distance_m`` is a rejection.
+    Sink targets: the nodes a link to a sink may end at, each with its spur; a zone's are
+    the nodes inside it and its attachment node, an existing network's the nodes within
+    ``max_snap_distance_m`` of it, with the straight spur to its nearest point. Sinks in
+    reach: the sinks within the maximum link length of a site in a straight line (an
+    STRtree). Route from site: one Dijkstra per site, bounded by the maximum link length
+    less the site's spur, finds every reachable node at once, and the link to each sink in
+    reach ends at the target that minimises road distance plus spur: a zone's first node
+    by network distance, an existing network's nearest point. Tabulate routes: the routes
+    with their link ids and detour ratios, their road segments and the attachments.
 """
 
 from __future__ import annotations
@@ -225,7 +230,7 @@ def attach(
     return [resolve(i) for i in pending[0]], [resolve(i) for i in pending[1]]
 
 
-def _sink_targets(
+def sink_targets(
     G: nx.Graph, sinks: gpd.GeoDataFrame, sink_att: list[Attachment], reach_m: float
 ) -> list[dict[int, float]]:
     """For each sink, the graph nodes a link may end at and the spur from each.
@@ -362,78 +367,167 @@ def route_links(
         G = G.copy()
     sinks = sinks_table(zones, networks)
     site_att, sink_att = attach(G, sites, sinks, cfg.max_snap_distance_m, edges=edges)
-    targets = _sink_targets(G, sinks, sink_att, cfg.max_snap_distance_m)
-    sink_geoms = sinks.geometry.to_numpy()
-    site_geoms = sites.geometry.to_numpy()
-    site_idx, sink_idx = shapely.STRtree(sink_geoms).query(
-        site_geoms, predicate="dwithin", distance=cfg.max_link_length_m
+    targets = sink_targets(G, sinks, sink_att, cfg.max_snap_distance_m)
+    in_reach = sinks_in_reach(sites, sinks, cfg.max_link_length_m)
+    rows: list[dict] = []
+    for s in tqdm(
+        sorted(in_reach), desc="routing", unit=" sources", mininterval=2, leave=False, disable=None
+    ):
+        rows += route_from_site(
+            G,
+            sites["site_id"].iat[s],
+            sites.geometry.iat[s],
+            site_att[s],
+            sinks,
+            {z: targets[z] for z in in_reach[s]},
+            max_link_length_m=cfg.max_link_length_m,
+        )
+    return tabulate_routes(G, rows, sites, sinks, site_att, sink_att)
+
+
+def sinks_in_reach(
+    sites: gpd.GeoDataFrame, sinks: gpd.GeoDataFrame, max_link_length_m: float
+) -> dict[int, list[int]]:
+    """The sinks within ``max_link_length_m`` of each site in a straight line.
+
+    Returns
+    -------
+    ``{site: [sink, ...]}`` by position in ``sites`` and ``sinks``, for the sites with a
+    sink in reach.
+    """
+    site_idx, sink_idx = shapely.STRtree(sinks.geometry.to_numpy()).query(
+        sites.geometry.to_numpy(), predicate="dwithin", distance=max_link_length_m
     )
     by_site: dict[int, list[int]] = defaultdict(list)
     for s, z in zip(site_idx, sink_idx, strict=True):
         by_site[int(s)].append(int(z))
+    return dict(by_site)
 
-    rows: list[dict] = []
-    for s in tqdm(
-        sorted(by_site), desc="routing", unit=" sources", mininterval=2, leave=False, disable=None
-    ):
-        att = site_att[s]
-        dist: dict[int, float] = {}
-        pred: dict[int, list[int]] = {}
-        if att.node is not None:
-            budget = cfg.max_link_length_m - att.spur_m
-            pred, dist = nx.dijkstra_predecessor_and_distance(
-                G, att.node, cutoff=budget, weight="length_m"
-            )
-        for z in by_site[s]:
-            kind = sinks["sink_kind"].iat[z]
-            row = {
-                "site_id": sites["site_id"].iat[s],
-                "sink_id": sinks["sink_id"].iat[z],
-                "sink_kind": kind,
-                "zone_id": sinks["sink_id"].iat[z] if kind == "zone" else None,
-                "straight_distance_m": float(site_geoms[s].distance(sink_geoms[z])),
-                "site_spur_m": att.spur_m,
-                "zone_spur_m": np.nan,
-                "network_length_m": np.nan,
-                "route_length_m": np.nan,
-                "civils_factor": np.nan,
-                "reason": None,
-                "geometry": None,
-            }
-            rows.append(row)
-            if att.node is None or not targets[z]:
-                row["reason"] = NO_ROAD_NEARBY
-                continue
-            comp = G.nodes[att.node]["component"]
-            if all(G.nodes[t]["component"] != comp for t in targets[z]):
-                row["reason"] = UNREACHABLE
-                continue
-            reached = [(dist[t] + spur, t) for t, spur in targets[z].items() if t in dist]
-            if not reached:
-                row["reason"] = BEYOND_MAX_LENGTH
-                continue
-            total, t = min(reached)
-            spur = targets[z][t]
-            path = _walk_back(pred, t)
-            xy, weighted = _path_geometry(G, path)
-            row["_path"] = path
-            if att.spur_m > 0:
-                xy = np.vstack([shapely.get_coordinates(site_geoms[s]), xy])
-            if spur > 0:
-                end = shapely.shortest_line(shapely.Point(xy[-1]), sink_geoms[z])
-                xy = np.vstack([xy, shapely.get_coordinates(end)[-1:]])
-            length = att.spur_m + total
-            row.update(
-                zone_spur_m=spur,
-                network_length_m=dist[t],
-                route_length_m=length,
-                # spurs are dug at a cost factor of 1
-                civils_factor=(weighted + att.spur_m + spur) / length if length > 0 else 1.0,
-                geometry=shapely.linestrings(xy) if len(xy) > 1 else None,
-            )
-            if length > cfg.max_link_length_m:
-                row["reason"] = BEYOND_MAX_LENGTH
 
+def route_from_site(
+    G: nx.Graph,
+    site_id: object,
+    site_geom: shapely.Geometry,
+    att: Attachment,
+    sinks: gpd.GeoDataFrame,
+    targets: dict[int, dict[int, float]],
+    *,
+    max_link_length_m: float,
+) -> list[dict]:
+    """Route one site to each sink in its reach: one bounded Dijkstra, then each link.
+
+    A pure worker over one source, so that a local loop or a task scheduler can call it.
+
+    Parameters
+    ----------
+    G
+        The road graph, with the sites and sinks attached (:func:`attach`).
+    site_id, site_geom, att
+        The site, its geometry and its attachment.
+    sinks
+        The sinks table (:func:`sinks_table`).
+    targets
+        For each sink in reach (by position in ``sinks``), its targets
+        (:func:`sink_targets`).
+    max_link_length_m
+        The longest route, spurs included.
+
+    Returns
+    -------
+    One row per sink in reach, with the columns of ``ROUTE_COLUMNS`` but ``link_id`` and
+    ``detour_ratio``, and ``_path``, the route's graph nodes, where one was found.
+    """
+    dist: dict[int, float] = {}
+    pred: dict[int, list[int]] = {}
+    if att.node is not None:
+        pred, dist = nx.dijkstra_predecessor_and_distance(
+            G, att.node, cutoff=max_link_length_m - att.spur_m, weight="length_m"
+        )
+    rows = []
+    for z, target in targets.items():
+        kind = sinks["sink_kind"].iat[z]
+        sink_geom = sinks.geometry.iat[z]
+        row = {
+            "site_id": site_id,
+            "sink_id": sinks["sink_id"].iat[z],
+            "sink_kind": kind,
+            "zone_id": sinks["sink_id"].iat[z] if kind == "zone" else None,
+            "straight_distance_m": float(site_geom.distance(sink_geom)),
+            "site_spur_m": att.spur_m,
+            "zone_spur_m": np.nan,
+            "network_length_m": np.nan,
+            "route_length_m": np.nan,
+            "civils_factor": np.nan,
+            "reason": _unrouted_reason(G, att, target, dist),
+            "geometry": None,
+        }
+        if row["reason"] is None:
+            row.update(_route_to_target(G, site_geom, att, sink_geom, target, dist, pred))
+            if row["route_length_m"] > max_link_length_m:
+                row["reason"] = BEYOND_MAX_LENGTH
+        rows.append(row)
+    return rows
+
+
+def _unrouted_reason(
+    G: nx.Graph, att: Attachment, target: dict[int, float], dist: dict[int, float]
+) -> str | None:
+    """Why a site cannot reach a sink's targets, or None when it reaches one."""
+    if att.node is None or not target:
+        return NO_ROAD_NEARBY
+    comp = G.nodes[att.node]["component"]
+    if all(G.nodes[t]["component"] != comp for t in target):
+        return UNREACHABLE
+    if not any(t in dist for t in target):
+        return BEYOND_MAX_LENGTH
+    return None
+
+
+def _route_to_target(
+    G: nx.Graph,
+    site_geom: shapely.Geometry,
+    att: Attachment,
+    sink_geom: shapely.Geometry,
+    target: dict[int, float],
+    dist: dict[int, float],
+    pred: dict[int, list[int]],
+) -> dict:
+    """The route to the reached target with the least road distance plus spur.
+
+    Its length, spurs and civils factor, its geometry from the site to the sink, and its
+    graph nodes as ``_path``.
+    """
+    total, t = min((dist[t] + spur, t) for t, spur in target.items() if t in dist)
+    spur = target[t]
+    path = _walk_back(pred, t)
+    xy, weighted = _path_geometry(G, path)
+    if att.spur_m > 0:
+        xy = np.vstack([shapely.get_coordinates(site_geom), xy])
+    if spur > 0:
+        end = shapely.shortest_line(shapely.Point(xy[-1]), sink_geom)
+        xy = np.vstack([xy, shapely.get_coordinates(end)[-1:]])
+    length = att.spur_m + total
+    return {
+        "_path": path,
+        "zone_spur_m": spur,
+        "network_length_m": dist[t],
+        "route_length_m": length,
+        # spurs are dug at a cost factor of 1
+        "civils_factor": (weighted + att.spur_m + spur) / length if length > 0 else 1.0,
+        "geometry": shapely.linestrings(xy) if len(xy) > 1 else None,
+    }
+
+
+def tabulate_routes(
+    G: nx.Graph,
+    rows: list[dict],
+    sites: gpd.GeoDataFrame,
+    sinks: gpd.GeoDataFrame,
+    site_att: list[Attachment],
+    sink_att: list[Attachment],
+) -> RoutingResult:
+    """The routes of ``rows`` (:func:`route_from_site`) with link ids and detour ratios,
+    their road segments, and the attachments of the sites and sinks."""
     crs = G.graph.get("crs", sites.crs)
     routes = gpd.GeoDataFrame(
         pd.DataFrame(rows, columns=[c for c in ROUTE_COLUMNS if c not in ("link_id",)]),
