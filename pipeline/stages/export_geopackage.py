@@ -167,19 +167,28 @@ def _network_qa(
     )
 
 
+def with_allocation(links: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The assessed links with their allocation; ``recommended`` is False where none."""
+    links = links.merge(allocation, on="link_id", how="left")
+    links["recommended"] = links["recommended"].fillna(False).astype(bool)
+    return links
+
+
 def export_layers(
     sources: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
     networks: gpd.GeoDataFrame,
     links: gpd.GeoDataFrame,
-    allocation: pd.DataFrame,
     attachments: gpd.GeoDataFrame,
     segments: gpd.GeoDataFrame,
     *,
     currency: str = "EUR",
     routing: RoutingConfig | None = None,
 ) -> dict[str, gpd.GeoDataFrame]:
-    """Shape the stage outputs into the GeoPackage layers of :func:`layer_fields`."""
+    """Shape the stage outputs into the GeoPackage layers of :func:`layer_fields`.
+
+    ``links`` are the assessed links with their allocation (:func:`with_allocation`).
+    """
     routing = routing or RoutingConfig()
     crs = sources.crs
     snap = attachments.set_index(["kind", "id"])["snap_distance_m"]
@@ -190,8 +199,6 @@ def export_layers(
     sources = sources.assign(snap_distance_m=snapped("site", sources["site_id"]))
     zones = zones.assign(snap_distance_m=snapped("zone", zones["zone_id"]))
     networks = networks.assign(snap_distance_m=snapped("network", networks["network_id"]))
-    links = links.merge(allocation, on="link_id", how="left")
-    links["recommended"] = links["recommended"].fillna(False).astype(bool)
     viable = links[links["reason"].isna()]
 
     per_sink = viable.groupby("sink_id").agg(
@@ -450,8 +457,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         read_geoparquet(paths.sources),
         read_geoparquet(paths.demand_zones),
         networks,
-        read_geoparquet(paths.assessed_links),
-        pd.read_parquet(paths.allocation),
+        with_allocation(read_geoparquet(paths.assessed_links), pd.read_parquet(paths.allocation)),
         read_geoparquet(paths.attachments),
         read_geoparquet(paths.route_segments),
         currency=currency,
