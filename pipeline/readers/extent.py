@@ -14,6 +14,7 @@ from pyproj import CRS, Transformer
 
 from pipeline.config import Bbox, RegionFile, input_files
 from pipeline.errors import InputError
+from pipeline.readers.checks import require_crs, require_file
 
 WGS84 = CRS.from_epsg(4326)
 OSM_SUFFIXES = (".pbf", ".osm", ".bz2", ".o5m")
@@ -21,13 +22,7 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc")
 
 
 def _to_wgs84(bounds: tuple[float, ...], crs: CRS | str | None, *, path: Path) -> Bbox:
-    if crs is None:
-        raise InputError(
-            "the file has no CRS, so the region's extent cannot be taken from it",
-            where=path,
-            fix="set region.bbox, or give the file a CRS",
-        )
-    src = CRS.from_user_input(crs)
+    src = require_crs(crs, file=path)
     if src.equals(WGS84):
         return tuple(float(b) for b in bounds)  # type: ignore[return-value]
     t = Transformer.from_crs(src, WGS84, always_xy=True)
@@ -141,12 +136,7 @@ def file_extent_wgs84(
     csv_crs
         The CRS of x/y columns in a CSV.
     """
-    if not path.is_file():
-        raise InputError(
-            f"file not found (set by '{key}'), so the region's extent cannot be taken from it",
-            where=path,
-            fix=f"check '{key}', or set region.bbox",
-        )
+    require_file(path, key=key)
     name = path.name.lower()
     if name.endswith(OSM_SUFFIXES) and not name.endswith(".shp.bz2"):
         return _osm_extent(path)
