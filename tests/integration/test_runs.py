@@ -323,27 +323,51 @@ KILL_MOMENTS = {
 }
 
 
+@pytest.fixture(scope="module")
+def synthetic_inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The shipped synthetic region's inputs, made once by its generator."""
+    raw = tmp_path_factory.mktemp("synthetic") / "raw"
+    subprocess.run(
+        [sys.executable, "-m", "pipeline.datasets.synthetic", "--out", str(raw), "--size", "small"],
+        check=True,
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )
+    return raw
+
+
+@pytest.fixture
+def synthetic_region(tmp_path: Path, synthetic_inputs: Path) -> TinyRegion:
+    """The shipped synthetic region (its region file as shipped) in a temporary root."""
+    shutil.copytree(synthetic_inputs, tmp_path / "data" / "raw" / "synthetic")
+    regions = tmp_path / "data" / "regions"
+    regions.mkdir(parents=True)
+    shutil.copy(REPO / "data" / "regions" / "synthetic.yml", regions / "synthetic.yml")
+    return TinyRegion(tmp_path, regions / "synthetic.yml", {})
+
+
 @needs_make
 @pytest.mark.parametrize("moment", list(KILL_MOMENTS))
-def test_sigkill_then_rerun_recovers(tiny_region: TinyRegion, moment: str) -> None:
-    """SIGKILL the whole `make all` process group at one moment; the next `make all`
-    exits 0, leaves no temporary file and writes the layers of a clean run."""
-    root = make_ready(tiny_region.root)
-    out, interim = root / "outputs" / "tiny", root / "data" / "interim" / "tiny"
+def test_sigkill_then_rerun_recovers(synthetic_region: TinyRegion, moment: str) -> None:
+    """SIGKILL the whole `make all` process group of the synthetic region at one moment;
+    the next `make all` exits 0, leaves no temporary file and writes the layers of a
+    clean run."""
+    root = make_ready(synthetic_region.root)
+    out, interim = root / "outputs" / "synthetic", root / "data" / "interim" / "synthetic"
     reference = root / "reference.gpkg"
-    shutil.copy(configured_run(tiny_region), reference)
+    shutil.copy(configured_run(synthetic_region, "synthetic"), reference)
     before = reference.read_bytes()
 
     edited = KILL_MOMENTS[moment]
     if edited == "log":
-        clean(root, "tiny")
+        clean(root, "synthetic")
         log = out / "logs" / "build_road_graph.log"
-        kill_make_when(root, log.exists, "all", "REGION=tiny")
+        kill_make_when(root, log.exists, "all", "REGION=synthetic")
         assert not (out / "report.html").exists()
     else:
         touch(root / "pipeline" / "stages" / edited)
         env, args, ready = paused_env(root, moment)
-        kill_make_when(root, ready.exists, "all", "REGION=tiny", *args, env=env)
+        kill_make_when(root, ready.exists, "all", "REGION=synthetic", *args, env=env)
         if edited == "route_links.py":  # the moment: one output renamed, two still temporary
             assert (interim / "route_segments.parquet").stat().st_mtime_ns > (
                 interim / "routes.parquet"
@@ -356,11 +380,11 @@ def test_sigkill_then_rerun_recovers(tiny_region: TinyRegion, moment: str) -> No
                 ".gpkg-journal",
             ]
             assert (out / "heat_links.gpkg").read_bytes() == before
-        assert leftovers(root, "tiny")  # the kill left something for the rerun to remove
+        assert leftovers(root, "synthetic")  # the kill left something for the rerun to remove
 
-    rerun = make(root, "all", "REGION=tiny")
+    rerun = make(root, "all", "REGION=synthetic")
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
-    assert leftovers(root, "tiny") == []
+    assert leftovers(root, "synthetic") == []
     assert_same_layers(
         without_times(read_layers(out / "heat_links.gpkg")), without_times(read_layers(reference))
     )
