@@ -49,6 +49,19 @@ def require_file(path: Path, *, key: str) -> None:
         )
 
 
+def require_columns(
+    have: Collection[str], want: Sequence[str], *, file: str | PathLike[str], fix: str
+) -> None:
+    """Stop with a one-line message naming the missing columns and those the file has."""
+    missing = [c for c in want if c not in have]
+    if missing:
+        raise InputError(
+            f"missing column(s) {', '.join(missing)} (columns: {', '.join(have)})",
+            where=file,
+            fix=fix,
+        )
+
+
 def listing(items: Sequence[object], most: int = 5) -> str:
     """The first ``most`` items joined by commas, and how many more.
 

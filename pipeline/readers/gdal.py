@@ -27,6 +27,7 @@ from pipeline.readers.checks import (
     ANY_FEATURES,
     Expect,
     check_geometries,
+    require_columns,
     require_crs,
     require_file,
 )
@@ -242,13 +243,12 @@ def read_vector(
     require_file(path, key=key)
     info = layer_info(path, layer=choose_layer(path, layer, key=key))
     if columns is not None:
-        missing = [c for c in columns if c not in info.fields]
-        if missing:
-            raise InputError(
-                f"missing column(s) {', '.join(missing)} (columns: {', '.join(info.fields)})",
-                where=path,
-                fix="rename the column or set the matching key in the region file",
-            )
+        require_columns(
+            info.fields,
+            columns,
+            file=path,
+            fix="rename the column or set the matching key in the region file",
+        )
     bbox = None
     if region_wgs84 is not None:
         bbox = transform_geometry(region_wgs84, WGS84, info.crs).bounds

@@ -24,7 +24,15 @@ from pyproj import CRS
 
 from pipeline.config import BuildingDemandConfig, HotmapsIndustrialConfig, SourcesConfig
 from pipeline.errors import InputError
-from pipeline.readers.checks import POINTS, POLYGONS, Expect, check_finite, listing, require_file
+from pipeline.readers.checks import (
+    POINTS,
+    POLYGONS,
+    Expect,
+    check_finite,
+    listing,
+    require_columns,
+    require_file,
+)
 from pipeline.readers.gdal import read_vector
 
 log = logging.getLogger("heatlink.readers.tables")
@@ -192,13 +200,13 @@ def read_hotmaps_industrial(cfg: HotmapsIndustrialConfig) -> gpd.GeoDataFrame:
         dtype=str,
         keep_default_na=False,
     )
-    missing = [c for c in HOTMAPS_COLUMNS if c not in df.columns]
-    if missing:
-        raise InputError(
-            f"missing column(s) {', '.join(missing)}; is this the Hotmaps industrial database?",
-            where=path,
-            fix="give the CSV with SiteID, SiteName, geom and Excess_Heat_Total columns",
-        )
+    require_columns(
+        df.columns,
+        HOTMAPS_COLUMNS,
+        file=path,
+        fix="is this the Hotmaps industrial database? Give the CSV with SiteID, SiteName, "
+        "geom and Excess_Heat_Total columns",
+    )
     labels = np.array(csv_labels(len(df)), dtype=object)
     xy = _hotmaps_locations(df, file=path, labels=labels)
     heat_text = df["Excess_Heat_Total"].replace("", "0")
