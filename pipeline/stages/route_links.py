@@ -190,17 +190,15 @@ def attach(
         items: list[tuple | None] = [None] * len(layer)
         shapes = layer.geometry.to_numpy()
         if len(shapes) and len(geoms):
-            (src, hit), dist = tree.query_nearest(
-                shapes, max_distance=max_snap_distance_m, return_distance=True
-            )
-            for i, e, d in zip(src, hit, dist, strict=True):
+            src, hit = tree.query_nearest(shapes, max_distance=max_snap_distance_m)
+            for i, e in zip(src, hit, strict=True):
                 if items[i] is not None:  # equidistant roads: keep the first
                     continue
                 u, v, g = edge_list[e]
                 near = shapely.shortest_line(g, shapes[i]) if kind == "sink" else shapes[i]
                 pos = float(g.project(shapely.Point(near.coords[0])))
                 requests[(u, v)].append(pos)
-                items[i] = (u, v, pos, float(d))
+                items[i] = (u, v, pos, shapes[i])
         pending.append(items)
     if len(sinks) and len(geoms):
         shapes = sinks.geometry.to_numpy()
@@ -223,9 +221,12 @@ def attach(
     def resolve(item: tuple | None) -> Attachment:
         if item is None:
             return Attachment(None, np.nan, None)
-        u, v, pos, spur = item
+        u, v, pos, shape = item
         n = nodes[(u, v, pos)]
-        return Attachment(n, spur, shapely.Point(G.nodes[n]["x"], G.nodes[n]["y"]))
+        node = shapely.Point(G.nodes[n]["x"], G.nodes[n]["y"])
+        # the spur runs to the node itself, which a split within SPLIT_TOLERANCE_M of an
+        # existing node moves by up to that much from the nearest point of the road
+        return Attachment(n, float(shapely.distance(shape, node)), node)
 
     return [resolve(i) for i in pending[0]], [resolve(i) for i in pending[1]]
 
