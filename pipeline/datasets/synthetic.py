@@ -593,15 +593,11 @@ def _demand(
 # --- sites -------------------------------------------------------------------------------
 
 
-def _sites(
-    spec: SizeSpec,
-    blobs: np.ndarray,
-    node_u: np.ndarray,
-    node_v: np.ndarray,
-    present: np.ndarray,
-    rng: np.random.Generator,
-) -> pd.DataFrame:
-    """The sites table: fixed sites, then random ones near the random blobs."""
+SITE_FIELDS = ["site_id", "u", "v", "it_load_mw", "heat_output_mw", "source_temp_c", "cooling"]
+
+
+def _fixed_sites(node_u: np.ndarray, node_v: np.ndarray) -> pd.DataFrame:
+    """The fixed sites, each placed for one link outcome, in grid coordinates u, v."""
     du, dv = SITE_OFFSET_M
     rows = []
     for f in FIXED_SITES:
@@ -614,54 +610,68 @@ def _sites(
         rows.append(
             (f.site_id, u, v, f.it_load_mw, f.heat_output_mw, f.source_temp_c, f.cooling, note)
         )
-    fixed = pd.DataFrame(
-        rows,
-        columns=[
-            "site_id",
-            "u",
-            "v",
-            "it_load_mw",
-            "heat_output_mw",
-            "source_temp_c",
-            "cooling",
-            "note",
-        ],
+    return pd.DataFrame(rows, columns=[*SITE_FIELDS, "note"])
+
+
+def _random_sites(
+    n_sites: int,
+    first: int,
+    blobs: np.ndarray,
+    grid: tuple[np.ndarray, np.ndarray, np.ndarray],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """``n_sites`` random sites 300-900 m from the random blobs, numbered from ``first``;
+    ``grid`` is the junctions' u, v and whether each is present."""
+    node_u, node_v, present = grid
+    du, dv = SITE_OFFSET_M
+    n = node_u.shape[0]
+    random_blobs = blobs[len(FIXED_BLOBS) :]
+    pick = random_blobs[rng.integers(0, len(random_blobs), n_sites)]
+    angle = rng.uniform(0, 2 * np.pi, n_sites)
+    dist = rng.uniform(300.0, 900.0, n_sites)
+    i = np.clip(np.rint((pick[:, 0] + dist * np.cos(angle)) / SPACING_M), 1, n - 2)
+    j = np.clip(np.rint((pick[:, 1] + dist * np.sin(angle)) / SPACING_M), 1, n - 2)
+    i, j = i.astype(int), j.astype(int)
+    # Off the river: move to the nearer bank.
+    j = np.where(j == RIVER_ROWS[0], RIVER_ROWS[0] - 1, j)
+    j = np.where(j == RIVER_ROWS[1], RIVER_ROWS[1] + 1, j)
+    if not present[j, i].all():
+        raise RuntimeError("a random site landed on a missing junction")
+    load = np.round(rng.uniform(2.0, 40.0, n_sites) * 2) / 2
+    liquid = rng.random(n_sites) < 0.45
+    heat = np.where(
+        rng.random(n_sites) < 0.3, np.round(load * rng.uniform(0.55, 0.8, n_sites), 1), np.nan
     )
-    extra = spec.n_sites - len(fixed)
-    frames = [fixed]
+    temp = np.where(liquid & (rng.random(n_sites) < 0.3), 50.0, np.nan)
+    return pd.DataFrame(
+        {
+            "site_id": [f"S{k:02d}" for k in range(first, first + n_sites)],
+            "u": node_u[j, i] + du,
+            "v": node_v[j, i] + dv,
+            "it_load_mw": load,
+            "heat_output_mw": heat,
+            "source_temp_c": temp,
+            "cooling": np.where(liquid, "liquid", "air"),
+            "note": _note(""),
+        }
+    )
+
+
+def _sites(
+    spec: SizeSpec,
+    blobs: np.ndarray,
+    node_u: np.ndarray,
+    node_v: np.ndarray,
+    present: np.ndarray,
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    """The sites table: fixed sites, then random ones near the random blobs, located in
+    the roads' CRS (x, y) and in lon/lat."""
+    frames = [_fixed_sites(node_u, node_v)]
+    extra = spec.n_sites - len(frames[0])
     if extra > 0:
-        n = node_u.shape[0]
-        random_blobs = blobs[len(FIXED_BLOBS) :]
-        pick = random_blobs[rng.integers(0, len(random_blobs), extra)]
-        angle = rng.uniform(0, 2 * np.pi, extra)
-        dist = rng.uniform(300.0, 900.0, extra)
-        i = np.clip(np.rint((pick[:, 0] + dist * np.cos(angle)) / SPACING_M), 1, n - 2)
-        j = np.clip(np.rint((pick[:, 1] + dist * np.sin(angle)) / SPACING_M), 1, n - 2)
-        i, j = i.astype(int), j.astype(int)
-        # Off the river: move to the nearer bank.
-        j = np.where(j == RIVER_ROWS[0], RIVER_ROWS[0] - 1, j)
-        j = np.where(j == RIVER_ROWS[1], RIVER_ROWS[1] + 1, j)
-        if not present[j, i].all():
-            raise RuntimeError("a random site landed on a missing junction")
-        load = np.round(rng.uniform(2.0, 40.0, extra) * 2) / 2
-        liquid = rng.random(extra) < 0.45
-        heat = np.where(
-            rng.random(extra) < 0.3, np.round(load * rng.uniform(0.55, 0.8, extra), 1), np.nan
-        )
-        temp = np.where(liquid & (rng.random(extra) < 0.3), 50.0, np.nan)
         frames.append(
-            pd.DataFrame(
-                {
-                    "site_id": [f"S{k:02d}" for k in range(len(fixed) + 1, spec.n_sites + 1)],
-                    "u": node_u[j, i] + du,
-                    "v": node_v[j, i] + dv,
-                    "it_load_mw": load,
-                    "heat_output_mw": heat,
-                    "source_temp_c": temp,
-                    "cooling": np.where(liquid, "liquid", "air"),
-                    "note": _note(""),
-                }
-            )
+            _random_sites(extra, len(frames[0]) + 1, blobs, (node_u, node_v, present), rng)
         )
     sites = pd.concat(frames, ignore_index=True)
     sites["x"] = np.round(sites.pop("u") + ORIGIN_X_M, 2)
