@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
+import numpy as np
 import pandas as pd
 
 PIPE_CATALOGUE_COLUMNS = {
@@ -131,3 +132,43 @@ def load_fields() -> pd.DataFrame:
 def load_style(name: str) -> str:
     """The text of a shipped QGIS style (``styles/<name>``)."""
     return files(__name__).joinpath("styles", name).read_text(encoding="utf-8")
+
+
+def load_climate_stations() -> pd.DataFrame:
+    """The shipped default climate series: one row per ``climate_id``.
+
+    ``climate/stations.csv`` has the columns ``climate_id``, ``name``, ``country``,
+    ``lon``, ``lat``, ``source``, ``period`` and ``licence``; the provenance of each
+    series is in ``climate/README.md`` and ``docs/methodology.md``.
+
+    Examples
+    --------
+    >>> "GB-london" in set(load_climate_stations()["climate_id"])
+    True
+    """
+    with files(__name__).joinpath("climate", "stations.csv").open("r", encoding="utf-8") as f:
+        return pd.read_csv(f, dtype={"climate_id": str, "lon": "float64", "lat": "float64"})
+
+
+def load_climate_series(climate_id: str) -> np.ndarray:
+    """The hourly outdoor temperatures (°C, 8,760 hours) of a shipped climate series.
+
+    Raises
+    ------
+    KeyError
+        If no series has that ``climate_id``.
+
+    Examples
+    --------
+    >>> load_climate_series("GB-london").shape
+    (8760,)
+    """
+    with (
+        files(__name__)
+        .joinpath("climate", "hourly_temperature_c.csv")
+        .open("r", encoding="utf-8") as f
+    ):
+        table = pd.read_csv(f, index_col="hour")
+    if climate_id not in table:
+        raise KeyError(climate_id)
+    return table[climate_id].to_numpy(dtype="float64")
