@@ -5,9 +5,14 @@ Single pipes, supply and return side by side in one trench, by the method of EN 
 resistance with the ground-surface resistance folded into an effective depth, and the
 thermal interaction of the two pipes.
 
-Twin pipes, both media pipes in one casing, by Wallentén's first-order multipole solution
-for the symmetric part of the problem (the mean of the two pipe temperatures against the
-ground), with the correction term squared.
+Twin pipes, both media pipes in one casing, by Wallentén's first-order multipole solution,
+with the correction terms squared: the symmetric part (the mean of the two pipe
+temperatures against the ground) sets what the pair loses, and the antisymmetric part (half
+their difference) the heat the supply pipe passes to the return pipe inside the casing.
+
+The supply temperature falls along a link by q_s·L/(ṁ·c_p), or, with the loss taken as
+proportional to the supply's excess over the ground, exponentially towards the ground
+temperature, which matters at low (summer) flow on long links.
 
 References
 ----------
@@ -18,6 +23,11 @@ Bøhm, B. (2000). On transient heat losses from buried district heating pipes.
 *International Journal of Energy Research* 24(15), 1311-1334.
 
 EN 13941 Design and installation of pre-insulated bonded pipe systems for district heating.
+
+IBPSA Project 1 / IEA EBC Annex 60 Modelica library, ``Annex60.Experimental.Pipe.
+BaseClasses.DoublePipeConfig.IsoPlusDouble`` (github.com/ibpsa/modelica-ibpsa): a
+transcription of Wallentén's h_s and h_a, used here to check h_a's terms (see
+:func:`twin_pipe_h_a`).
 """
 
 from __future__ import annotations
@@ -218,6 +228,36 @@ def single_pair_heat_loss_w_per_m(
     return q_supply[()], q_return[()]
 
 
+def _twin_geometry(
+    *,
+    steel_outer_diameter_m: ArrayLike,
+    media_gap_m: ArrayLike,
+    casing_outer_diameter_m: ArrayLike,
+    casing_wall_m: ArrayLike,
+    lambda_insulation_w_per_mk: ArrayLike,
+    lambda_casing_w_per_mk: ArrayLike,
+    trench: Trench,
+) -> tuple[
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    NDArray[np.float64],
+    tuple[NDArray[np.float64], ...],
+]:
+    """Checked twin-pipe geometry: r_o, D, r_c, r_co and the :func:`_trench` arrays."""
+    trench_arrays = _trench(lambda_insulation_w_per_mk, lambda_casing_w_per_mk, trench)
+    gap = _nonnegative("media_gap_m", media_gap_m)
+    wall = _nonnegative("casing_wall_m", casing_wall_m)
+    d_o = np.asarray(steel_outer_diameter_m, dtype=float)
+    r_o = d_o / 2.0
+    half_spacing = (d_o + gap) / 2.0
+    r_co = np.asarray(casing_outer_diameter_m, dtype=float) / 2.0
+    r_c = r_co - wall
+    if np.any(r_o <= 0) or np.any(half_spacing + r_o >= r_c):
+        raise ValueError("the two media pipes must fit inside the casing's insulation")
+    return r_o, half_spacing, r_c, r_co, trench_arrays
+
+
 def twin_pipe_h_s(
     *,
     steel_outer_diameter_m: ArrayLike,
@@ -285,20 +325,15 @@ def twin_pipe_h_s(
     ... )), 4)
     1.0975
     """
-    lam_i, lam_pe, lam_s, cover, r_0 = _trench(
-        lambda_insulation_w_per_mk, lambda_casing_w_per_mk, trench
+    r_o, half_spacing, r_c, r_co, (lam_i, lam_pe, lam_s, cover, r_0) = _twin_geometry(
+        steel_outer_diameter_m=steel_outer_diameter_m,
+        media_gap_m=media_gap_m,
+        casing_outer_diameter_m=casing_outer_diameter_m,
+        casing_wall_m=casing_wall_m,
+        lambda_insulation_w_per_mk=lambda_insulation_w_per_mk,
+        lambda_casing_w_per_mk=lambda_casing_w_per_mk,
+        trench=trench,
     )
-    gap = _nonnegative("media_gap_m", media_gap_m)
-    wall = _nonnegative("casing_wall_m", casing_wall_m)
-    d_o = np.asarray(steel_outer_diameter_m, dtype=float)
-    d_c = np.asarray(casing_outer_diameter_m, dtype=float)
-    r_o = d_o / 2.0
-    half_spacing = (d_o + gap) / 2.0
-    r_co = d_c / 2.0
-    r_c = r_co - wall
-    if np.any(r_o <= 0) or np.any(half_spacing + r_o >= r_c):
-        raise ValueError("the two media pipes must fit inside the casing's insulation")
-
     depth = cover + r_co + lam_s * r_0
     sigma = (lam_i - lam_s) / (lam_i + lam_s)
     rc4_minus_d4 = r_c**4 - half_spacing**4
@@ -315,8 +350,100 @@ def twin_pipe_h_s(
     return (1.0 / inverse)[()]
 
 
+def twin_pipe_h_a(
+    *,
+    steel_outer_diameter_m: ArrayLike,
+    media_gap_m: ArrayLike,
+    casing_outer_diameter_m: ArrayLike,
+    casing_wall_m: ArrayLike,
+    lambda_insulation_w_per_mk: ArrayLike,
+    lambda_casing_w_per_mk: ArrayLike,
+    trench: Trench,
+) -> FloatOrArray:
+    """Dimensionless antisymmetric heat-loss coefficient h_a of a buried twin pipe.
+
+    The antisymmetric problem has one media pipe at +ΔT and the other at -ΔT, ΔT being
+    half the supply-return difference; h_a sets the heat the supply pipe passes to the
+    return pipe, 2π·λ_i·h_a·ΔT per metre. With the geometry and σ = (λ_i - λ_s)/(λ_i + λ_s)
+    of :func:`twin_pipe_h_s`, Wallentén's first-order multipole solution is
+
+        1/h_a = ln(2D/r_o) + σ·ln((r_c² + D²)/(r_c² - D²)) - A²/B
+
+    with A = r_o/(2D) + σ·2·r_o·r_c²·D/(r_c⁴ - D⁴) and
+    B = 1 - (r_o/(2D))² + σ·2·r_o²·r_c²·(r_c⁴ + D⁴)/(r_c⁴ - D⁴)².
+
+    The field is a dipole that falls off as 1/r², so the ground enters only through terms
+    of order (D/H)², which are left out (about 0.05 % of 1/h_a for DN100 under 0.6 m of
+    cover), and the cover and R_0 do not enter. The insulation is taken to meet the soil at
+    r_c. Counting the thin PE wall would lower h_a by 0.2 % for DN100.
+
+    The terms agree with the Annex 60 transcription (see References) once its ground
+    terms are left out. That transcription also has a term γ·r_o/(2D) in B which does not
+    vanish far from the surface and makes h_a negative at λ_i = λ_s, so it is left out.
+    The formula was checked against an independent first-order multipole solution, which
+    it matches to 1e-15. At λ_i = λ_s it matches the exact 1/arccosh(D/r_o) of two
+    cylinders in one medium to first order. The full multipole solution (order 10) is
+    6 % higher for the DN100 below, whose pipes are only 25 mm apart. The difference
+    shrinks quickly as the gap widens.
+
+    Parameters
+    ----------
+    steel_outer_diameter_m, media_gap_m, casing_outer_diameter_m, casing_wall_m
+        Geometry as in :func:`twin_pipe_h_s`.
+    lambda_insulation_w_per_mk
+        Conductivity of the PUR insulation, λ_i.
+    lambda_casing_w_per_mk
+        Conductivity of the PE casing (checked to be positive; see above).
+    trench
+        The soil conductivity λ_s sets σ; the cover and R_0 do not enter.
+
+    Returns
+    -------
+    h_a (dimensionless); see :func:`twin_pipe_heat_loss_w_per_m`.
+
+    Raises
+    ------
+    ValueError
+        As :func:`twin_pipe_h_s`.
+
+    Examples
+    --------
+    The isoplus standard twin DN100 of :func:`twin_pipe_h_s`: r_o = 0.05715 m,
+    D = 0.06965 m, r_c = 0.1534 m, σ = -0.96464, r_o/(2D) = 0.41027,
+    r_c⁴ - D⁴ = 5.3020e-4 m⁴. Then ln(2D/r_o) = ln(2.43745) = 0.89095 and
+    σ·ln((0.023532 + 0.004851)/(0.023532 - 0.004851)) = -0.96464 × ln(1.51938) = -0.40351.
+    A = 0.41027 - 0.96464 × 0.35333 = 0.06943 and B = 1 - 0.16832 - 0.30449 = 0.52719,
+    so A²/B = 0.00914, 1/h_a = 0.89095 - 0.40351 - 0.00914 = 0.47830 and h_a = 2.0908.
+
+    >>> round(float(twin_pipe_h_a(
+    ...     steel_outer_diameter_m=0.1143, media_gap_m=0.025, casing_outer_diameter_m=0.315,
+    ...     casing_wall_m=0.0041, lambda_insulation_w_per_mk=0.027, lambda_casing_w_per_mk=0.4,
+    ...     trench=Trench(soil_conductivity_w_per_mk=1.5, cover_depth_m=0.6),
+    ... )), 4)
+    2.0908
+    """
+    r_o, half_spacing, r_c, _, (lam_i, _, lam_s, _, _) = _twin_geometry(
+        steel_outer_diameter_m=steel_outer_diameter_m,
+        media_gap_m=media_gap_m,
+        casing_outer_diameter_m=casing_outer_diameter_m,
+        casing_wall_m=casing_wall_m,
+        lambda_insulation_w_per_mk=lambda_insulation_w_per_mk,
+        lambda_casing_w_per_mk=lambda_casing_w_per_mk,
+        trench=trench,
+    )
+    sigma = (lam_i - lam_s) / (lam_i + lam_s)
+    rc2, d2 = r_c**2, half_spacing**2
+    rc4_minus_d4 = rc2**2 - d2**2
+    ratio = r_o / (2.0 * half_spacing)
+    a = ratio + sigma * 2.0 * r_o * rc2 * half_spacing / rc4_minus_d4
+    b = 1.0 - ratio**2 + sigma * 2.0 * r_o**2 * rc2 * (rc2**2 + d2**2) / rc4_minus_d4**2
+    inverse = np.log(2.0 * half_spacing / r_o) + sigma * np.log((rc2 + d2) / (rc2 - d2)) - a**2 / b
+    return (1.0 / inverse)[()]
+
+
 def twin_pipe_heat_loss_w_per_m(
     h_s: ArrayLike,
+    h_a: ArrayLike,
     *,
     lambda_insulation_w_per_mk: ArrayLike,
     supply_temp_c: ArrayLike,
@@ -325,16 +452,23 @@ def twin_pipe_heat_loss_w_per_m(
 ) -> tuple[FloatOrArray, FloatOrArray]:
     """Heat lost by the supply and the return pipe of a twin pipe, per metre of trench.
 
-    The pair loses q = 2π·λ_i·h_s·(T_s + T_r - 2·T_g) (= 4π·λ_i·h_s·((T_s + T_r)/2 - T_g)).
-    It is shared between the pipes in proportion to their excess temperature over the
-    ground, q_s = q·(T_s - T_g)/(T_s + T_r - 2·T_g). This leaves out the heat the supply
-    pipe passes to the return pipe inside the casing (the antisymmetric part), so q_s
-    and the supply-temperature drop are understated (assumption).
+    The pipe temperatures split into a symmetric part, their mean against the ground, and
+    an antisymmetric part, half their difference (Wallentén 1991):
+
+    - q_s = 2π·λ_i·(h_s·((T_s + T_r)/2 - T_g) + h_a·(T_s - T_r)/2)
+    - q_r = 2π·λ_i·(h_s·((T_s + T_r)/2 - T_g) - h_a·(T_s - T_r)/2)
+
+    The pair loses q_s + q_r = 2π·λ_i·h_s·(T_s + T_r - 2·T_g). The h_a terms are the heat
+    the supply pipe passes to the return pipe inside the casing. They cancel in the sum,
+    so the pair's loss is as before, but the supply pipe loses more than the old split
+    in proportion to excess temperature, by 2π·λ_i·(h_a - h_s)·(T_s - T_r)/2.
 
     Parameters
     ----------
     h_s
         Coefficient from :func:`twin_pipe_h_s`.
+    h_a
+        Coefficient from :func:`twin_pipe_h_a`.
     lambda_insulation_w_per_mk
         Conductivity of the insulation, λ_i.
     supply_temp_c, return_temp_c
@@ -345,26 +479,33 @@ def twin_pipe_heat_loss_w_per_m(
     Returns
     -------
     tuple
-        (q_supply, q_return) in W per metre of trench.
+        (q_supply, q_return) in W per metre of trench. A return pipe close to the ground
+        temperature can gain heat (negative q_return).
 
     Examples
     --------
-    The DN100 twin of :func:`twin_pipe_h_s` at 80/50 °C, ground 10 °C:
-    q = 2π × 0.027 × 1.0975 × 110 = 20.48 W/m, of which 70/110 in the supply pipe.
+    The DN100 twin of :func:`twin_pipe_h_s` and :func:`twin_pipe_h_a` (h_s = 1.0975,
+    h_a = 2.0908) at 80/50 °C, ground 10 °C: 2π·λ_i = 0.169646 W/(m·K), the symmetric
+    part is 1.0975 × 55 = 60.362 K and the antisymmetric part 2.0908 × 15 = 31.362 K, so
+    q_s = 0.169646 × 91.724 = 15.56 W/m and q_r = 0.169646 × 29.000 = 4.92 W/m. The
+    pair's 20.48 W/m is unchanged. The supply pipe's loss is 1.19 times the old share
+    in proportion to excess temperature, 20.48 × 70/110 = 13.03 W/m. The return pipe's
+    is 0.66 times its old share of 7.45 W/m.
 
     >>> q_s, q_r = twin_pipe_heat_loss_w_per_m(
-    ...     1.0975, lambda_insulation_w_per_mk=0.027, supply_temp_c=80.0, return_temp_c=50.0,
-    ...     ground_temp_c=10.0,
+    ...     1.0975, 2.0908, lambda_insulation_w_per_mk=0.027, supply_temp_c=80.0,
+    ...     return_temp_c=50.0, ground_temp_c=10.0,
     ... )
     >>> round(float(q_s), 2), round(float(q_r), 2), round(float(q_s + q_r), 2)
-    (13.03, 7.45, 20.48)
+    (15.56, 4.92, 20.48)
     """
     ground = np.asarray(ground_temp_c, dtype=float)
-    excess_supply_k = np.asarray(supply_temp_c, dtype=float) - ground
-    excess_return_k = np.asarray(return_temp_c, dtype=float) - ground
+    supply = np.asarray(supply_temp_c, dtype=float)
+    return_ = np.asarray(return_temp_c, dtype=float)
     per_kelvin = 2.0 * np.pi * np.asarray(lambda_insulation_w_per_mk, dtype=float)
-    per_kelvin = per_kelvin * np.asarray(h_s, dtype=float)
-    return (per_kelvin * excess_supply_k)[()], (per_kelvin * excess_return_k)[()]
+    symmetric = per_kelvin * np.asarray(h_s, dtype=float) * ((supply + return_) / 2.0 - ground)
+    antisymmetric = per_kelvin * np.asarray(h_a, dtype=float) * (supply - return_) / 2.0
+    return (symmetric + antisymmetric)[()], (symmetric - antisymmetric)[()]
 
 
 def annual_heat_loss_mwh(
@@ -406,8 +547,9 @@ def supply_temp_drop_k(
 ) -> FloatOrArray:
     """Fall of the supply temperature along a link, ΔT = q_s·L/(ṁ·c_p).
 
-    The loss per metre is taken at the inlet temperature, which slightly overstates the
-    drop on long links at low flow.
+    The loss per metre is taken at the inlet temperature, which overstates the drop on
+    long links at low flow; :func:`supply_temp_drop_exponential_k` lets it fall with the
+    water temperature.
 
     Parameters
     ----------
@@ -440,6 +582,85 @@ def supply_temp_drop_k(
     if np.any(m_dot < 0):
         raise ValueError("mass_flow_kg_per_s must not be negative")
     loss_w = np.asarray(supply_heat_loss_w_per_m, dtype=float) * np.asarray(length_m, dtype=float)
-    with np.errstate(divide="ignore"):
+    with np.errstate(divide="ignore", over="ignore"):
         drop = loss_w / (m_dot * np.asarray(specific_heat_j_per_kgk, dtype=float))
     return drop[()]
+
+
+def supply_temp_drop_exponential_k(
+    *,
+    supply_heat_loss_w_per_m: ArrayLike,
+    supply_temp_c: ArrayLike,
+    ground_temp_c: ArrayLike,
+    length_m: ArrayLike,
+    mass_flow_kg_per_s: ArrayLike,
+    specific_heat_j_per_kgk: ArrayLike,
+) -> FloatOrArray:
+    """Fall of the supply temperature along a link, with the loss falling as the water cools.
+
+    The supply pipe's loss is taken as proportional to its excess over the ground, with
+    the inlet's coefficient q_s/(T_s - T_g) per kelvin. Along the pipe
+    ṁ·c_p·dT/dx = -q_s·(T - T_g)/(T_s - T_g), so the excess decays exponentially:
+
+        ΔT = (T_s - T_g)·(1 - exp(-q_s·L/(ṁ·c_p·(T_s - T_g))))
+
+    which is never more than :func:`supply_temp_drop_k`'s q_s·L/(ṁ·c_p), never more
+    than the excess T_s - T_g, and equal to that excess at zero flow. For a twin pipe part
+    of q_s is set by the return temperature rather than the supply's; that part is taken
+    to scale with the supply's excess as well (assumption).
+
+    Parameters
+    ----------
+    supply_heat_loss_w_per_m
+        Heat loss of the supply pipe per metre at the inlet temperature, ≥ 0.
+    supply_temp_c
+        Supply temperature at the inlet, above the ground temperature.
+    ground_temp_c
+        Undisturbed ground temperature.
+    length_m
+        Length of the link, ≥ 0.
+    mass_flow_kg_per_s
+        Mass flow in the supply pipe, ≥ 0.
+    specific_heat_j_per_kgk
+        Specific heat capacity of the water.
+
+    Returns
+    -------
+    Temperature drop in K, between 0 and T_s - T_g.
+
+    Raises
+    ------
+    ValueError
+        If the loss, length or mass flow is negative, or the supply is not above the
+        ground temperature.
+
+    Examples
+    --------
+    The DN100 twin supply pipe of :func:`twin_pipe_heat_loss_w_per_m` (15.56 W/m at
+    80 °C, ground 10 °C) over 2 km loses 31.12 kW. At the design flow of 8 kg/s (1 MW at
+    ΔT 30 K) the linear drop is 31,120/(8 × 4190) = 0.928 K. Then
+    x = 0.928/70 = 0.01326 and ΔT = 70 × (1 - e^-0.01326) = 0.922 K. At 30 % of that flow
+    (2.4 kg/s) the linear drop is 3.095 K, x = 0.04421 and ΔT = 3.027 K. At 10 %
+    (0.8 kg/s) it is 9.284 K, x = 0.13263 and ΔT = 8.695 K, 6 % less than the linear
+    drop. With no flow the water falls to the ground temperature, 70 K.
+
+    >>> drops = supply_temp_drop_exponential_k(
+    ...     supply_heat_loss_w_per_m=15.56, supply_temp_c=80.0, ground_temp_c=10.0,
+    ...     length_m=2000.0, mass_flow_kg_per_s=np.array([8.0, 2.4, 0.8, 0.0]),
+    ...     specific_heat_j_per_kgk=4190.0,
+    ... )
+    >>> [round(float(d), 3) for d in drops]
+    [0.922, 3.027, 8.695, 70.0]
+    """
+    loss = _nonnegative("supply_heat_loss_w_per_m", supply_heat_loss_w_per_m)
+    length = _nonnegative("length_m", length_m)
+    m_dot = _nonnegative("mass_flow_kg_per_s", mass_flow_kg_per_s)
+    excess_k = np.asarray(supply_temp_c, dtype=float) - np.asarray(ground_temp_c, dtype=float)
+    if np.any(excess_k <= 0):
+        raise ValueError("supply_temp_c must be above ground_temp_c")
+    conductance_w_per_k = loss * length / excess_k
+    capacity_w_per_k = m_dot * np.asarray(specific_heat_j_per_kgk, dtype=float)
+    # Zero (or subnormal) flow gives an infinite NTU and the whole excess as the drop.
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        ntu = np.where(conductance_w_per_k > 0, conductance_w_per_k / capacity_w_per_k, 0.0)
+    return (excess_k * -np.expm1(-ntu))[()]
