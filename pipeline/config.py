@@ -15,6 +15,7 @@ from pathlib import Path
 from types import UnionType
 from typing import Annotated, Literal, Union, get_args, get_origin
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
@@ -22,6 +23,14 @@ from pyproj import CRS
 from pyproj.aoi import AreaOfInterest
 from pyproj.database import query_utm_crs_info
 
+from pipeline.engineering.carbon import grid_factor_with_losses_kg_per_kwh
+from pipeline.engineering.cost import HEAT_PUMP_VARIABLE_OM_EUR2015_PER_MWH
+from pipeline.engineering.heat_pump import (
+    CONDENSER_APPROACH_K,
+    EVAPORATOR_APPROACH_K,
+    LORENZ_EFFICIENCY_DEA,
+)
+from pipeline.engineering.prices import PRICE_INDICES
 from pipeline.errors import ConfigError
 
 Positive = Annotated[float, Field(gt=0)]
@@ -478,6 +487,62 @@ class ZonesConfig(Section):
     )
 
 
+class DemandProfileConfig(Section):
+    """How a zone's demand is spread over the hours of a typical year.
+
+    Space heating follows the heating degree-hours of a climate series below
+    ``base_temp_c``; hot water is a flat ``hot_water_share`` of the annual demand. Or give
+    your own hourly demand, hourly temperatures or daily degree-days in ``path``.
+    """
+
+    climate: str = Field(
+        default="auto",
+        description="Shipped climate series (a climate_id of pipeline/data/climate/"
+        "stations.csv, e.g. GB-london), or auto for the one nearest the region's centre.",
+    )
+    path: Path | None = Field(
+        default=None,
+        description="Your own profile: a CSV with one value per row, 8,760 hourly "
+        "values or 365 daily degree-days (see values).",
+    )
+    values: Literal["demand", "temperature_c", "degree_days"] = Field(
+        default="demand",
+        description="What the CSV in path holds: hourly demand (any unit), hourly outdoor "
+        "temperature in C, or daily heating degree-days.",
+    )
+    column: str | None = Field(
+        default=None, description="Column of the CSV in path; its only column when not set."
+    )
+    base_temp_c: float = Field(
+        default=15.5,
+        description="Base temperature of the heating degree-hours (UK convention 15.5; "
+        "Finland 17).",
+    )
+    hot_water_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        default=0.2,
+        description="Share of a zone's annual demand that is hot water, flat over the year.",
+    )
+    summer_months: list[Annotated[int, Field(ge=1, le=12)]] = Field(
+        default=[6, 7, 8],
+        min_length=1,
+        description="Months whose mean flow is the summer flow of a link.",
+    )
+
+
+class SourceProfileConfig(Section):
+    """The hourly shape of the sources' heat; flat (a data centre's steady load) unless
+    a profile is given."""
+
+    path: Path | None = Field(
+        default=None,
+        description="CSV of 8,760 hourly values of the sources' heat, relative (any unit); "
+        "flat when not set.",
+    )
+    column: str | None = Field(
+        default=None, description="Column of the CSV; its only column when not set."
+    )
+
+
 class RoutingConfig(Section):
     """How candidate pipe routes are searched."""
 
@@ -499,6 +564,8 @@ NETWORK_PRESETS: dict[str, tuple[float, float]] = {
     "legacy": (80.0, 45.0),
     "low_temperature": (60.0, 30.0),
 }
+LEGACY_MIN_DELIVERED_C = 70.0  # the lower end of legacy networks' 70-90 C supply
+LOW_TEMPERATURE_MIN_DELIVERED_C = 55.0  # hot water at 50 C or more, after a substation
 
 
 class NetworkConfig(Section):
@@ -517,6 +584,12 @@ class NetworkConfig(Section):
     return_temp_c: Annotated[float, Field(gt=0, lt=150)] = Field(
         default=50.0, description="Design return temperature."
     )
+    min_delivered_temp_c: Annotated[float, Field(gt=0, lt=150)] | None = Field(
+        default=None,
+        description="Lowest supply temperature a sink can use; a link whose summer "
+        "temperature drop takes it below is flagged. Default 70 C for a network supplying "
+        "70 C or more (legacy), else 55 C (hot water at 50 C or more after a substation).",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -530,7 +603,22 @@ class NetworkConfig(Section):
     def _supply_above_return(self) -> NetworkConfig:
         if self.supply_temp_c <= self.return_temp_c:
             raise ValueError("supply_temp_c must be above return_temp_c")
+        if self.min_delivered_temp_c is not None and self.min_delivered_temp_c > self.supply_temp_c:
+            raise ValueError("min_delivered_temp_c must not be above supply_temp_c")
         return self
+
+    def min_delivered_c(self, supply_temp_c: np.ndarray | float | None = None) -> np.ndarray:
+        """The lowest supply temperature a sink can use: ``min_delivered_temp_c``, or by
+        default 70 C for a supply of 70 C or more and 55 C below (``supply_temp_c``, the
+        region's when None), never above the supply itself."""
+        supply = np.asarray(self.supply_temp_c if supply_temp_c is None else supply_temp_c)
+        if self.min_delivered_temp_c is not None:
+            return np.minimum(self.min_delivered_temp_c, supply)
+        return np.where(
+            supply >= LEGACY_MIN_DELIVERED_C,
+            LEGACY_MIN_DELIVERED_C,
+            LOW_TEMPERATURE_MIN_DELIVERED_C,
+        ).clip(max=supply)
 
 
 class PipesConfig(Section):
@@ -566,6 +654,11 @@ class PipesConfig(Section):
     pump_efficiency: Fraction = Field(
         default=0.7, description="Pump and motor efficiency (0.6-0.75)."
     )
+    station_pressure_drop_kpa: NonNegative = Field(
+        default=100.0,
+        description="Pressure drop of the heat exchanger and substation at the design flow, "
+        "on top of pipe friction (about 100 kPa).",
+    )
 
 
 class HeatPumpConfig(Section):
@@ -578,22 +671,40 @@ class HeatPumpConfig(Section):
         "(multistage machines, DEA-calibrated).",
     )
     lorenz_efficiency: Fraction = Field(
-        default=0.5, description="Lorenz efficiency (DEA 10 MW excess-heat pump: about 0.50)."
+        default=LORENZ_EFFICIENCY_DEA,
+        description="Lorenz efficiency, with the approach temperatures (calibrated on the DEA "
+        "10 MW excess-heat heat pump).",
     )
     carnot_efficiency: Fraction = Field(
-        default=0.55, description="Carnot efficiency on outlet temperatures (0.50-0.55)."
+        default=0.55,
+        description="Carnot efficiency on the refrigerant temperatures (outlets less and "
+        "plus the approaches).",
+    )
+    evaporator_approach_k: NonNegative = Field(
+        default=EVAPORATOR_APPROACH_K,
+        description="Source outlet minus evaporating temperature, K (2-5 K).",
+    )
+    condenser_approach_k: NonNegative = Field(
+        default=CONDENSER_APPROACH_K,
+        description="Condensing temperature minus supply temperature, K (2-5 K).",
     )
     source_cooling_k: Positive = Field(
         default=10.0,
         description="How far the heat pump cools the source water (source in -> out), K.",
     )
-    capex_eur_per_mw: Positive = Field(
-        default=860_000.0,
-        description="Capital cost per MW of heat output (DEA: 0.86 M EUR/MW at 3 MW, "
-        "0.67 at 10 MW; 2015 EUR).",
+    capex_eur_per_mw: Positive | None = Field(
+        default=None,
+        description="Capital cost per MW of heat output, 2015 EUR; by default the DEA size "
+        "curve (1.24, 0.86 and 0.67 M EUR/MW at 1, 3 and 10 MW, log-interpolated).",
     )
     fixed_om_eur_per_mw_yr: NonNegative = Field(
-        default=2_000.0, description="Fixed operation and maintenance per MW a year (DEA)."
+        default=2_000.0,
+        description="Fixed operation and maintenance per MW a year (DEA; 2015 EUR).",
+    )
+    variable_om_eur_per_mwh: NonNegative = Field(
+        default=HEAT_PUMP_VARIABLE_OM_EUR2015_PER_MWH,
+        description="Variable operation and maintenance per MWh of heat output (DEA excess-heat "
+        "heat pump; 2015 EUR).",
     )
     lifetime_years: Annotated[int, Field(gt=0, le=100)] = Field(
         default=25, description="Heat-pump lifetime (DEA)."
@@ -616,9 +727,27 @@ class CarbonConfig(Section):
     boiler_efficiency: Fraction = Field(
         default=0.88, description="Seasonal efficiency of the displaced gas boilers (gross)."
     )
+    include_transmission_losses: bool = Field(
+        default=False,
+        description="Add the grid's transmission and distribution losses to the grid factor "
+        "(DESNZ 'T&D' factors), for electricity bought at the point of use.",
+    )
+    td_factors_kg_per_kwh: dict[int, NonNegative] = Field(
+        default={2025: 0.01853},
+        description="Transmission and distribution factors by year, kg CO2e/kWh (DESNZ 2025).",
+    )
 
     @model_validator(mode="after")
     def _year_known(self) -> CarbonConfig:
+        if (
+            self.include_transmission_losses
+            and self.grid_factor_year not in self.td_factors_kg_per_kwh
+        ):
+            raise ValueError(
+                f"include_transmission_losses needs td_factors_kg_per_kwh for "
+                f"{self.grid_factor_year} (have "
+                f"{', '.join(map(str, sorted(self.td_factors_kg_per_kwh))) or 'none'})"
+            )
         if self.grid_factor_year not in self.grid_factors_kg_per_kwh:
             raise ValueError(
                 f"grid_factor_year {self.grid_factor_year} is not in grid_factors_kg_per_kwh "
@@ -628,7 +757,15 @@ class CarbonConfig(Section):
 
     @property
     def grid_factor_kg_per_kwh(self) -> float:
-        return self.grid_factors_kg_per_kwh[self.grid_factor_year]
+        """The year's grid factor, with transmission and distribution losses if asked."""
+        generation = self.grid_factors_kg_per_kwh[self.grid_factor_year]
+        if not self.include_transmission_losses:
+            return generation
+        return float(
+            grid_factor_with_losses_kg_per_kwh(
+                generation, self.td_factors_kg_per_kwh[self.grid_factor_year]
+            )
+        )
 
 
 class CostConfig(Section):
@@ -637,11 +774,15 @@ class CostConfig(Section):
     currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = Field(
         default="EUR", description="Currency of the outputs; field names carry it."
     )
-    price_year: int = Field(default=2020, description="Price year of the outputs.")
-    currency_per_eur: Positive = Field(
-        default=1.0,
-        description="Output currency units per EUR of the cost sources, including any "
-        "inflation to price_year (assumption; e.g. 0.85 for GBP).",
+    price_year: int = Field(
+        default=2020,
+        description="Price year of the outputs; every source's price is inflated to it "
+        "(euro-area HICP for EUR prices, the UK GDP deflator for GBP).",
+    )
+    currency_per_eur: Positive | None = Field(
+        default=None,
+        description="Exchange rate in price_year, output currency units per EUR (e.g. about "
+        "0.89 GBP in 2020); required when currency is not EUR. Inflation is not in it.",
     )
     pipe_cost_method: Literal["catalogue", "persson_werner"] = Field(
         default="catalogue",
@@ -663,9 +804,66 @@ class CostConfig(Section):
     )
     electricity_price_per_mwh: NonNegative = Field(
         default=150.0,
-        description="Electricity price for heat pumps and pumps, in the output currency "
-        "per MWh (assumption).",
+        description="Electricity price for heat pumps and pumps per MWh, in "
+        "electricity_price_currency at electricity_price_year prices (assumption).",
     )
+    electricity_price_currency: Annotated[str, Field(pattern=r"^[A-Z]{3}$")] = Field(
+        default="EUR",
+        description="Currency of electricity_price_per_mwh: EUR or the output currency.",
+    )
+    electricity_price_year: int | None = Field(
+        default=None,
+        description="Price year of electricity_price_per_mwh; price_year when not set.",
+    )
+    heat_exchanger_station_eur_per_mw: NonNegative = Field(
+        default=100_000.0,
+        description="Heat-exchanger station at the sink per MW of design heat flow (about "
+        "100 k EUR/MW, DEA order of magnitude; 2015 EUR).",
+    )
+    pumping_station_eur_per_mw: NonNegative = Field(
+        default=90_000.0,
+        description="Pumping station per MW of design heat flow (about 90 k EUR/MW, DEA order "
+        "of magnitude; 2015 EUR).",
+    )
+    station_lifetime_years: Annotated[int, Field(gt=0, le=100)] = Field(
+        default=25, description="Lifetime of the two stations (assumption, as the heat pump)."
+    )
+
+    @model_validator(mode="after")
+    def _one_price_basis(self) -> CostConfig:
+        known = sorted(PRICE_INDICES["EUR"])
+        for key, year in (
+            ("price_year", self.price_year),
+            ("electricity_price_year", self.electricity_price_year),
+        ):
+            if year is not None and year not in PRICE_INDICES["EUR"]:
+                raise ValueError(
+                    f"{key} {year} is outside the shipped price index ({known[0]}-{known[-1]})"
+                )
+        if self.currency != "EUR" and self.currency_per_eur is None:
+            raise ValueError(
+                f"currency {self.currency} needs currency_per_eur, the exchange rate in "
+                f"price_year ({self.currency} per EUR)"
+            )
+        if self.electricity_price_currency not in ("EUR", self.currency):
+            raise ValueError(
+                f"electricity_price_currency must be EUR or the output currency "
+                f"{self.currency}, not {self.electricity_price_currency}"
+            )
+        index = PRICE_INDICES.get(self.electricity_price_currency)
+        if index is None:
+            raise ValueError(
+                f"no shipped price index for {self.electricity_price_currency}; give the "
+                f"electricity price in EUR (known: {', '.join(sorted(PRICE_INDICES))})"
+            )
+        for year in {self.price_year, self.electricity_price_year or self.price_year}:
+            if year not in index:
+                raise ValueError(
+                    f"the {self.electricity_price_currency} price index has no {year} "
+                    f"({min(index)}-{max(index)}); set electricity_price_year and price_year "
+                    "within it, or give the electricity price in EUR"
+                )
+        return self
 
 
 class ViabilityConfig(Section):
@@ -696,6 +894,8 @@ class RegionFile(Section):
     roads: RoadsConfig
     heat_demand: HeatDemandConfig
     zones: ZonesConfig = ZonesConfig()
+    demand_profile: DemandProfileConfig = DemandProfileConfig()
+    source_profile: SourceProfileConfig = SourceProfileConfig()
     routing: RoutingConfig = RoutingConfig()
     existing_networks: ExistingNetworksConfig | None = None
     network: NetworkConfig = NetworkConfig()

@@ -520,13 +520,15 @@ def annual_pumping_electricity_mwh(
     density_kg_per_m3: ArrayLike,
     pump_efficiency: ArrayLike,
     full_load_hours_h: ArrayLike,
+    station_pressure_drop_pa: ArrayLike = 0.0,
 ) -> FloatOrArray:
     """Electricity to pump the water around a link in a year, Δp·V̇/η_pump × hours.
 
-    Both pipes are pumped, so the friction pressure drop is Δp = (Δp/L)·2·L for a trench
-    of length L, and the volume flow is V̇ = ṁ/ρ. Only pipe friction is counted (no
-    fittings, valves or substations). The power at the design flow runs for
-    ``full_load_hours_h``: the annual heat sent divided by the design heat flow.
+    Both pipes are pumped, so the pressure drop is Δp = (Δp/L)·2·L + Δp_stations for a
+    trench of length L: pipe friction, plus the heat exchangers and substations at the
+    ends (fittings and valves are not counted). The volume flow is V̇ = ṁ/ρ. The power at
+    the design flow runs for ``full_load_hours_h``: the annual heat sent divided by the
+    design heat flow.
 
     Parameters
     ----------
@@ -542,6 +544,9 @@ def annual_pumping_electricity_mwh(
         Pump and motor efficiency, 0-1.
     full_load_hours_h
         Hours a year at the design flow that carry the year's heat, ≥ 0.
+    station_pressure_drop_pa
+        Pressure drop at the design flow of the heat exchangers and substations the
+        water passes, ≥ 0 (about 100 kPa; see ``docs/methodology.md``).
 
     Returns
     -------
@@ -563,13 +568,22 @@ def annual_pumping_electricity_mwh(
     ...     density_kg_per_m3=975.0, pump_efficiency=0.7, full_load_hours_h=6000.0,
     ... )), 2)
     8.39
+
+    With 100 kPa at the heat exchanger and substation, Δp = 220 kPa: 15.38 MWh a year.
+
+    >>> round(float(annual_pumping_electricity_mwh(
+    ...     pressure_gradient_pa_per_m=60.0, trench_length_m=1000.0, mass_flow_kg_per_s=7.95,
+    ...     density_kg_per_m3=975.0, pump_efficiency=0.7, full_load_hours_h=6000.0,
+    ...     station_pressure_drop_pa=100_000.0,
+    ... )), 2)
+    15.38
     """
     eta = np.asarray(pump_efficiency, dtype=float)
     if np.any((eta <= 0) | (eta > 1)):
         raise ValueError("pump_efficiency must be in (0, 1]")
     pressure_drop_pa = _nonnegative("pressure_gradient_pa_per_m", pressure_gradient_pa_per_m) * (
         2.0 * _nonnegative("trench_length_m", trench_length_m)
-    )
+    ) + _nonnegative("station_pressure_drop_pa", station_pressure_drop_pa)
     volume_flow_m3_per_s = _nonnegative("mass_flow_kg_per_s", mass_flow_kg_per_s) / _positive(
         "density_kg_per_m3", density_kg_per_m3
     )

@@ -285,3 +285,47 @@ def read_building_demand(cfg: BuildingDemandConfig) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(
         {"demand": demand.to_numpy()}, geometry=gdf.geometry.to_numpy(), crs=gdf.crs
     )
+
+
+def read_profile_column(
+    path: Path, *, key: str, column: str | None, rows: tuple[int, ...]
+) -> np.ndarray:
+    """One column of finite numbers from a profile CSV, with one of the allowed row counts.
+
+    Parameters
+    ----------
+    path
+        The CSV, with a header row.
+    key
+        The config key naming the file, for messages.
+    column
+        The column to read; the file's only column when None.
+    rows
+        Row counts the profile may have (8,760 hours, 365 days).
+
+    Raises
+    ------
+    InputError
+        If the file is missing or unreadable, the column is missing or ambiguous, a value
+        is empty, not a number or not finite, or the row count is not one of ``rows``.
+    """
+    require_file(path, key=key)
+    df = read_csv(path)
+    if column is None and len(df.columns) != 1:
+        raise InputError(
+            f"{len(df.columns)} columns ({listing(list(map(str, df.columns)))}) and no "
+            "column chosen",
+            where=path,
+            fix=f"set {key.rsplit('.', 1)[0]}.column to the column to use",
+        )
+    name = df.columns[0] if column is None else column
+    require_columns(df.columns, [name], file=path, fix=f"set {key.rsplit('.', 1)[0]}.column")
+    labels = csv_labels(len(df))
+    check_finite(df, [name], file=path, labels=labels, required=[name])
+    if len(df) not in rows:
+        raise InputError(
+            f"{len(df)} rows of values; a profile has " + " or ".join(f"{n:,}" for n in rows),
+            where=path,
+            fix="give one value per hour of a 365-day year (or per day for degree-days)",
+        )
+    return pd.to_numeric(df[name]).to_numpy(dtype="float64")

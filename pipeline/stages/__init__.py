@@ -110,6 +110,9 @@ STAGES: tuple[Stage, ...] = (
         reads=("routes", "sources", "demand_zones"),
         writes=("assessed_links",),
         config=(
+            "region",
+            "demand_profile",
+            "source_profile",
             "network",
             "pipes",
             "heat_pump",
@@ -118,7 +121,13 @@ STAGES: tuple[Stage, ...] = (
             "viability",
             "existing_networks",
         ),
-        package_files=("pipeline/engineering/*.py", "pipeline/data/*.csv"),
+        input_files_of=("demand_profile", "source_profile"),
+        package_files=(
+            *READERS,
+            "pipeline/engineering/*.py",
+            "pipeline/data/*.csv",
+            "pipeline/data/climate/*.csv",
+        ),
     ),
     Stage(
         "allocate_heat",

@@ -2,7 +2,9 @@
 
 Inputs
     ``routes.parquet``, ``sources.parquet`` and ``demand_zones.parquet`` in
-    ``data/interim/<region>/``; the pipe catalogue and twin casings in ``pipeline/data/``.
+    ``data/interim/<region>/``; the pipe catalogue, twin casings and default climate
+    series in ``pipeline/data/``; ``demand_profile.path`` and ``source_profile.path``
+    when given.
 Outputs
     ``data/interim/<region>/assessed_links.parquet``: every candidate pair, the routed
     ones with their engineering, carbon and cost fields; ``reason`` is null for viable
@@ -12,8 +14,9 @@ Outputs
     ``too_small``, in that order). Cost fields carry the currency in their names.
 Config keys
     ``network.*``, ``pipes.*``, ``heat_pump.*``, ``carbon.*``, ``cost.*``,
-    ``viability.*``; ``existing_networks.annual_demand_mwh``, ``.supply_temp_c`` and
-    ``.return_temp_c`` for links to existing networks.
+    ``viability.*``; ``demand_profile.*`` and ``source_profile.*`` (the year's shapes),
+    ``region.bbox`` (the nearest climate series); ``existing_networks.annual_demand_mwh``,
+    ``.supply_temp_c`` and ``.return_temp_c`` for links to existing networks.
 
 Method (``docs/methodology.md`` gives every formula and source)
     Each step is a function of that name. Join sources and zones: each route gets its
@@ -21,15 +24,20 @@ Method (``docs/methodology.md`` gives every formula and source)
     the network's supply and return temperatures and the zone's annual demand and peak, or
     for a link to an existing network that network's temperatures and demand and an
     unlimited peak. Lift with heat pump: a heat pump at the source lifts Q_src to the supply
-    temperature unless the source is already that hot, Q_out = Q_src·COP/(COP - 1),
-    electricity Q_out/COP, and the design heat flow is min(Q_out, the sink's peak). Choose
-    pipe: the smallest DN of ``pipes.series`` that carries the design heat flow (twin pipes
-    up to DN200, single pairs beyond). Estimate heat loss: EN 13941 for single pairs,
-    Wallentén's multipole solution for twins. Balance energy a year: sent = min(Q_out,
-    demand + loss) = delivered + lost. Add pumping electricity. Count carbon saving: net
-    CO2, annual and lifetime separately. Cost links: capex, O&M, electricity and LCOH.
-    Apply viability rules. Fill candidates: the link fields on every candidate, missing
-    where the pair was not routed.
+    temperature unless the source is already that hot (COP with evaporator and condenser
+    approaches), Q_out = Q_src·COP/(COP - 1), electricity Q_out/COP, and the design heat
+    flow is min(Q_out, the sink's peak). Choose pipe: the smallest DN of ``pipes.series``
+    that carries the design heat flow (twin pipes up to DN200, single pairs beyond).
+    Estimate heat loss: EN 13941 for single pairs, Wallentén's multipole solution for
+    twins (supply and return apart), and the supply's drop at design flow. Balance energy
+    hour by hour over a typical year: in each hour sent = min(Q_out(t) within the design
+    flow, demand(t) + loss) = delivered + lost; coverage, source utilisation and summer
+    flow follow. Check summer supply: the supply's drop at the summer flow, and whether it
+    leaves the sink too cold. Add pumping electricity (pipe friction and stations). Count
+    carbon saving: net CO2, annual and lifetime separately. Cost links: capex by component
+    (pipe, heat pump by size, stations), O&M, electricity and LCOH, every price brought
+    once to the output currency and price year. Apply viability rules. Fill candidates:
+    the link fields on every candidate, missing where the pair was not routed.
 """
 
 from __future__ import annotations
@@ -44,17 +52,21 @@ import pandas as pd
 from pipeline.config import (
     CarbonConfig,
     CostConfig,
+    DemandProfileConfig,
     ExistingNetworksConfig,
     HeatPumpConfig,
     NetworkConfig,
     PipesConfig,
     RegionFile,
+    SourceProfileConfig,
     ViabilityConfig,
 )
 from pipeline.data import load_pipe_catalogue, load_twin_casings
 from pipeline.engineering.carbon import co2_saving_t_per_yr, lifetime_total
 from pipeline.engineering.cost import (
-    capital_recovery_factor,
+    PERSSON_WERNER_PRICE_YEAR,
+    STATION_PRICE_YEAR,
+    annualised_capex_per_yr,
     levelised_cost_of_heat_per_mwh,
     persson_werner_pipe_cost_eur_per_m,
 )
@@ -63,17 +75,21 @@ from pipeline.engineering.heat_loss import (
     annual_heat_loss_mwh,
     single_pair_heat_loss_w_per_m,
     single_pair_u_coefficients_w_per_mk,
+    supply_temp_drop_exponential_k,
     supply_temp_drop_k,
+    twin_pipe_h_a,
     twin_pipe_h_s,
     twin_pipe_heat_loss_w_per_m,
 )
 from pipeline.engineering.heat_pump import (
+    heat_pump_capex_eur_per_mw,
     heat_pump_cop,
     heat_pump_output_mw,
     heat_pump_split_mwh,
 )
 from pipeline.engineering.hydraulics import annual_pumping_electricity_mwh, size_pipes
-from pipeline.engineering.source import link_heat_balance_mwh
+from pipeline.engineering.prices import PRICE_INDICES, price_in_output_basis
+from pipeline.engineering.profile import HOURS_PER_YEAR, YearShapes, annual_heat_balance_mwh
 from pipeline.engineering.viability import (
     REASON_SEPARATOR,
     ViabilityLimits,
@@ -85,10 +101,13 @@ from pipeline.engineering.water import water_density_kg_per_m3, water_specific_h
 from pipeline.errors import InputError
 from pipeline.io import read_geoparquet, write_geoparquet
 from pipeline.paths import RegionPaths
+from pipeline.readers.profiles import year_shapes
 
 log = logging.getLogger("heatlink.assess_links")
 
 MM = 0.001
+DEA_PRICE_YEAR = STATION_PRICE_YEAR  # the DEA technology catalogues are at 2015 prices
+CATALOGUE_PRICE_YEAR = 2020  # Logstor product catalogue 2020.03; it states none (assumption)
 
 LINK_FIELDS = (
     "design_heat_mw",
@@ -96,11 +115,17 @@ LINK_FIELDS = (
     "velocity_m_per_s",
     "pressure_gradient_pa_per_m",
     "heat_loss_w_per_m",
+    "supply_heat_loss_w_per_m",
+    "return_heat_loss_w_per_m",
     "annual_heat_loss_mwh",
     "heat_loss_pct",
     "heat_sent_mwh",
     "delivered_heat_mwh",
+    "coverage_pct",
+    "source_utilisation_pct",
     "supply_temp_drop_k",
+    "summer_flow_pct",
+    "supply_temp_drop_summer_k",
     "supply_temp_c",
     "return_temp_c",
     "cop",
@@ -136,7 +161,8 @@ class AssessmentConfig:
     """The config sections :func:`assess_links` reads.
 
     ``existing_networks`` is for links to existing networks: their annual demand
-    (unlimited when unset; their peak is unlimited) and temperatures.
+    (unlimited when unset; their peak is unlimited) and temperatures. ``demand_profile``
+    and ``source_profile`` are read by :func:`run` into the year's shapes.
     """
 
     network: NetworkConfig
@@ -146,6 +172,8 @@ class AssessmentConfig:
     cost: CostConfig
     viability: ViabilityConfig
     existing_networks: ExistingNetworksConfig | None = None
+    demand_profile: DemandProfileConfig = DemandProfileConfig()
+    source_profile: SourceProfileConfig = SourceProfileConfig()
 
     @classmethod
     def from_region(cls, cfg: RegionFile) -> AssessmentConfig:
@@ -158,6 +186,8 @@ class AssessmentConfig:
             cost=cfg.cost,
             viability=cfg.viability,
             existing_networks=cfg.existing_networks,
+            demand_profile=cfg.demand_profile,
+            source_profile=cfg.source_profile,
         )
 
 
@@ -168,6 +198,7 @@ def assess_links(
     catalogue: pd.DataFrame,
     twin_casings: pd.DataFrame,
     cfg: AssessmentConfig,
+    year: YearShapes | None = None,
 ) -> gpd.GeoDataFrame:
     """Assess every routed link and apply the viability rules.
 
@@ -187,6 +218,10 @@ def assess_links(
         Twin-pipe casings (:func:`pipeline.data.load_twin_casings`).
     cfg
         The config sections (:class:`AssessmentConfig`).
+    year
+        The hourly shapes of the sinks' demand and the sources' heat
+        (:func:`pipeline.readers.profiles.year_shapes`); a flat year when None, which
+        credits a link with everything its source can send up to the annual demand.
 
     Returns
     -------
@@ -231,7 +266,8 @@ def assess_links(
     links = lift_with_heat_pump(links, cfg.heat_pump)
     links = choose_pipe(links, catalogue, twin_casings, pipes=cfg.pipes, network=cfg.network)
     links = estimate_heat_loss(links, cfg.pipes)
-    links = balance_energy(links, cfg.pipes)
+    links = balance_energy(links, cfg.pipes, year or YearShapes.flat())
+    links = check_summer_supply(links, cfg.pipes, cfg.network)
     links = add_pumping_electricity(links, cfg.pipes)
     links = count_carbon_saving(links, cfg.carbon, lifetime_years=cfg.cost.pipe_lifetime_years)
     links = cost_links(links, cfg.heat_pump, cfg.cost)
@@ -253,6 +289,7 @@ def cost_field_names(currency: str) -> dict[str, str]:
     return {
         "pipe_capex": f"pipe_capex_{cur}",
         "heat_pump_capex": f"heat_pump_capex_{cur}",
+        "station_capex": f"station_capex_{cur}",
         "capex": f"capex_{cur}",
         "om_cost": f"om_cost_{cur}_per_yr",
         "electricity_cost": f"electricity_cost_{cur}_per_yr",
@@ -343,6 +380,8 @@ def lift_with_heat_pump(links: gpd.GeoDataFrame, heat_pump: HeatPumpConfig) -> g
                 if heat_pump.model == "lorenz"
                 else heat_pump.carnot_efficiency
             ),
+            evaporator_approach_k=heat_pump.evaporator_approach_k,
+            condenser_approach_k=heat_pump.condenser_approach_k,
         )
     except ValueError as exc:
         raise InputError(str(exc), where="heat_pump", fix="see docs/methodology.md") from None
@@ -410,11 +449,14 @@ def choose_pipe(
 
 
 def estimate_heat_loss(links: gpd.GeoDataFrame, pipes: PipesConfig) -> gpd.GeoDataFrame:
-    """Add the ``heat_loss_w_per_m`` of each link's supply and return pipes together, and
-    the ``supply_temp_drop_k`` along it."""
+    """Add the ``heat_loss_w_per_m`` of each link's supply and return pipes together and
+    of each apart (``supply_heat_loss_w_per_m``, ``return_heat_loss_w_per_m``), and the
+    ``supply_temp_drop_k`` along it at the design flow."""
     q_supply, q_return = _heat_loss_w_per_m(links, pipes)
     return links.assign(
         heat_loss_w_per_m=q_supply + q_return,
+        supply_heat_loss_w_per_m=q_supply,
+        return_heat_loss_w_per_m=q_return,
         supply_temp_drop_k=supply_temp_drop_k(
             q_supply,
             links["route_length_m"].to_numpy(dtype=float),
@@ -424,32 +466,87 @@ def estimate_heat_loss(links: gpd.GeoDataFrame, pipes: PipesConfig) -> gpd.GeoDa
     )
 
 
-def balance_energy(links: gpd.GeoDataFrame, pipes: PipesConfig) -> gpd.GeoDataFrame:
-    """Add each link's energy a year, balanced on the heat-pump output:
+def balance_energy(
+    links: gpd.GeoDataFrame, pipes: PipesConfig, year: YearShapes
+) -> gpd.GeoDataFrame:
+    """Add each link's energy a year, balanced hour by hour on the heat-pump output:
     ``heat_sent_mwh`` = ``delivered_heat_mwh`` + ``annual_heat_loss_mwh``, the
-    ``heat_loss_pct`` of the heat sent, the ``source_heat_mwh`` and
-    ``hp_electricity_mwh`` that make up the heat sent, and the
-    ``linear_heat_density_mwh_per_m``."""
+    ``heat_loss_pct`` of the heat sent, the ``coverage_pct`` of the sink's demand and
+    ``source_utilisation_pct`` of the source's output, the ``summer_flow_pct`` of the
+    design flow, the ``source_heat_mwh`` and ``hp_electricity_mwh`` that make up the heat
+    sent, and the ``linear_heat_density_mwh_per_m``."""
     length = links["route_length_m"].to_numpy(dtype=float)
-    loss_mwh = annual_heat_loss_mwh(
-        links["heat_loss_w_per_m"].to_numpy(), length, pipes.hours_in_service_h
+    loss_mw = (
+        annual_heat_loss_mwh(
+            links["heat_loss_w_per_m"].to_numpy(), length, pipes.hours_in_service_h
+        )
+        / HOURS_PER_YEAR
     )
-    sent, delivered, lost = link_heat_balance_mwh(
-        source_heat_mwh=links["heat_pump_output_mw"].to_numpy() * pipes.source_hours_h,
-        demand_mwh=links["sink_demand_mwh"].to_numpy(),
-        heat_loss_mwh=loss_mwh,
+    output_mwh = links["heat_pump_output_mw"].to_numpy() * pipes.source_hours_h
+    demand = links["sink_demand_mwh"].to_numpy(dtype=float)
+    design = links["design_heat_mw"].to_numpy(dtype=float)
+    balance = annual_heat_balance_mwh(
+        source_mwh=output_mwh,
+        source_shape=year.source,
+        capacity_mw=design,
+        demand_mwh=demand,
+        demand_shape=year.demand,
+        heat_loss_mw=loss_mw,
+        mask=year.summer,
     )
+    sent, delivered, lost = (np.asarray(v, dtype=float).reshape(len(links)) for v in balance[:3])
     source_heat, hp_electricity = heat_pump_split_mwh(sent, links["cop"].to_numpy())
     return links.assign(
         heat_sent_mwh=sent,
         delivered_heat_mwh=delivered,
         annual_heat_loss_mwh=lost,
-        heat_loss_pct=np.divide(
-            100.0 * lost, sent, out=np.full(len(links), np.nan), where=sent > 0
+        heat_loss_pct=_percent(lost, sent),
+        coverage_pct=_percent(delivered, np.where(np.isinf(demand), np.nan, demand)),
+        source_utilisation_pct=_percent(sent, output_mwh),
+        summer_flow_pct=_percent(
+            np.asarray(balance.mean_sent_in_mask_mw, dtype=float).reshape(len(links)), design
         ),
         source_heat_mwh=source_heat,
         hp_electricity_mwh=hp_electricity,
         linear_heat_density_mwh_per_m=linear_heat_density_mwh_per_m(delivered, length),
+    )
+
+
+def _percent(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
+    """100·part/whole, NaN where the whole is not positive or not known."""
+    whole = np.asarray(whole, dtype=float)
+    return np.divide(
+        100.0 * np.asarray(part, dtype=float),
+        whole,
+        out=np.full(whole.shape, np.nan),
+        where=np.isfinite(whole) & (whole > 0),
+    )
+
+
+def check_summer_supply(
+    links: gpd.GeoDataFrame, pipes: PipesConfig, network: NetworkConfig
+) -> gpd.GeoDataFrame:
+    """Add ``supply_temp_drop_summer_k``, the supply's fall along each link at its summer
+    flow, and ``summer_too_cold``: whether that leaves the sink less than the lowest
+    supply temperature it can use (:attr:`NetworkConfig.min_delivered_c`)."""
+    supply = links["supply_temp_c"].to_numpy(dtype=float)
+    summer_flow = (
+        links["mass_flow_kg_per_s"].to_numpy(dtype=float)
+        * links["summer_flow_pct"].to_numpy(dtype=float)
+        / 100.0
+    )
+    drop = supply_temp_drop_exponential_k(
+        supply_heat_loss_w_per_m=links["supply_heat_loss_w_per_m"].to_numpy(),
+        supply_temp_c=supply,
+        ground_temp_c=pipes.ground_temp_c,
+        length_m=links["route_length_m"].to_numpy(dtype=float),
+        mass_flow_kg_per_s=np.nan_to_num(summer_flow),
+        specific_heat_j_per_kgk=water_specific_heat_j_per_kgk(_mean_temp_c(links)),
+    )
+    drop = np.where(np.isnan(links["dn"].to_numpy()), np.nan, drop)
+    return links.assign(
+        supply_temp_drop_summer_k=drop,
+        summer_too_cold=(supply - drop) < network.min_delivered_c(supply),
     )
 
 
@@ -473,6 +570,7 @@ def add_pumping_electricity(links: gpd.GeoDataFrame, pipes: PipesConfig) -> gpd.
             ),
             pipes.hours_in_service_h,
         ),
+        station_pressure_drop_pa=pipes.station_pressure_drop_kpa * 1000.0,
     )
     pump = np.where(np.isnan(links["dn"].to_numpy()), np.nan, pump)
     return links.assign(
@@ -502,28 +600,111 @@ def count_carbon_saving(
 def cost_links(
     links: gpd.GeoDataFrame, heat_pump: HeatPumpConfig, cost: CostConfig
 ) -> gpd.GeoDataFrame:
-    """Add each link's cost fields (:func:`cost_field_names`), in the output currency."""
-    return links.assign(
-        **_costs(
-            pipe_cost_eur_per_m=(
-                links["pipe_cost_eur_per_trench_m"].to_numpy()
-                if cost.pipe_cost_method == "catalogue"
-                else persson_werner_pipe_cost_eur_per_m(
-                    links["pipe_inner_diameter_mm"].to_numpy() * MM, area_type=cost.area_type
-                )
-            ),
-            length_m=links["route_length_m"].to_numpy(dtype=float),
-            civils_factor=(
-                links["civils_factor"].fillna(1.0).to_numpy(dtype=float)
-                if "civils_factor" in links
-                else np.ones(len(links))
-            ),
-            heat_pump_mw=links["heat_pump_mw"].to_numpy(),
-            electricity_mwh=links["electricity_mwh"].to_numpy(),
-            delivered_heat_mwh=links["delivered_heat_mwh"].to_numpy(),
-            heat_pump=heat_pump,
-            cost=cost,
+    """Add each link's cost fields (:func:`cost_field_names`), every source price brought
+    once to the output currency and price year (:func:`to_output_prices`)."""
+    pipe_eur_per_m, pipe_year = _pipe_cost_eur_per_m(links, cost)
+    length = links["route_length_m"].to_numpy(dtype=float)
+    civils = (
+        links["civils_factor"].fillna(1.0).to_numpy(dtype=float)
+        if "civils_factor" in links
+        else np.ones(len(links))
+    )
+    hp_mw = links["heat_pump_mw"].to_numpy(dtype=float)
+    dea = to_output_prices(cost, currency="EUR", price_year=DEA_PRICE_YEAR)
+    hp_eur_per_mw = (
+        # the size of a heat pump that is not needed (0 MW) does not matter: it costs 0
+        heat_pump_capex_eur_per_mw(np.where(hp_mw > 0, hp_mw, 1.0))
+        if heat_pump.capex_eur_per_mw is None
+        else heat_pump.capex_eur_per_mw
+    )
+    station_eur_per_mw = cost.heat_exchanger_station_eur_per_mw + cost.pumping_station_eur_per_mw
+    capex = {
+        "pipe": pipe_eur_per_m * length * civils * to_output_prices(cost, "EUR", pipe_year),
+        "heat_pump": hp_mw * hp_eur_per_mw * dea,
+        "stations": links["design_heat_mw"].to_numpy(dtype=float) * station_eur_per_mw * dea,
+    }
+    with_heat_pump = ~np.isnan(links["cop"].to_numpy(dtype=float))
+    om = (
+        capex["pipe"] * cost.pipe_om_fraction_per_yr
+        + hp_mw * heat_pump.fixed_om_eur_per_mw_yr * dea
+        + np.where(with_heat_pump, links["heat_sent_mwh"].to_numpy(), 0.0)
+        * heat_pump.variable_om_eur_per_mwh
+        * dea
+    )
+    electricity_cost = (
+        links["electricity_mwh"].to_numpy()
+        * cost.electricity_price_per_mwh
+        * to_output_prices(
+            cost,
+            cost.electricity_price_currency,
+            cost.electricity_price_year or cost.price_year,
         )
+    )
+    annualised = annualised_capex_per_yr(
+        {k: np.nan_to_num(v) for k, v in capex.items()},
+        {
+            "pipe": cost.pipe_lifetime_years,
+            "heat_pump": heat_pump.lifetime_years,
+            "stations": cost.station_lifetime_years,
+        },
+        discount_rate=cost.discount_rate,
+    )
+    lcoh = levelised_cost_of_heat_per_mwh(
+        annualised_capex_per_yr=annualised,
+        om_cost_per_yr=np.nan_to_num(om),
+        electricity_cost_per_yr=np.nan_to_num(electricity_cost),
+        delivered_heat_mwh=np.nan_to_num(links["delivered_heat_mwh"].to_numpy()),
+    )
+    names = cost_field_names(cost.currency)
+    return links.assign(
+        **{
+            names["pipe_capex"]: capex["pipe"],
+            names["heat_pump_capex"]: capex["heat_pump"],
+            names["station_capex"]: capex["stations"],
+            names["capex"]: capex["pipe"] + capex["heat_pump"] + capex["stations"],
+            names["om_cost"]: om,
+            names["electricity_cost"]: electricity_cost,
+            names["lcoh"]: np.where(np.isnan(capex["pipe"]), np.nan, lcoh),
+        }
+    )
+
+
+def to_output_prices(cost: CostConfig, currency: str, price_year: int) -> float:
+    """What one unit of ``currency`` at ``price_year`` prices is in the output currency at
+    ``cost.price_year`` prices: inflated in its own currency's index, then converted at the
+    output price year's exchange rate (:func:`pipeline.engineering.prices.price_in_output_basis`).
+
+    Examples
+    --------
+    >>> round(to_output_prices(CostConfig(), "EUR", 2015), 4)
+    1.0506
+    """
+    per_eur = (
+        {}
+        if cost.currency_per_eur is None
+        else {cost.currency: {cost.price_year: cost.currency_per_eur}}
+    )
+    return float(
+        price_in_output_basis(
+            1.0,
+            currency=currency,
+            price_year=price_year,
+            to_currency=cost.currency,
+            to_price_year=cost.price_year,
+            indices=PRICE_INDICES,
+            per_eur=per_eur,
+        )
+    )
+
+
+def _pipe_cost_eur_per_m(links: gpd.GeoDataFrame, cost: CostConfig) -> tuple[np.ndarray, int]:
+    """Each link's pipe cost per trench metre in EUR, and the price year of that source."""
+    if cost.pipe_cost_method == "catalogue":
+        return links["pipe_cost_eur_per_trench_m"].to_numpy(dtype=float), CATALOGUE_PRICE_YEAR
+    diameter_m = links["pipe_inner_diameter_mm"].to_numpy(dtype=float) * MM
+    return (
+        np.asarray(persson_werner_pipe_cost_eur_per_m(diameter_m, area_type=cost.area_type)),
+        PERSSON_WERNER_PRICE_YEAR,
     )
 
 
@@ -565,6 +746,10 @@ def fill_candidates(
     out["pipe_series"] = pd.Series(series, index=out.index, dtype="Int64").where(routed)
     twin = np.where(np.isnan(links["dn"].to_numpy()), pd.NA, links["twin"].to_numpy())
     out["twin"] = _column(out.index, routed, twin, "boolean")
+    too_cold = np.where(
+        np.isnan(links["dn"].to_numpy()), pd.NA, links["summer_too_cold"].to_numpy()
+    )
+    out["summer_too_cold"] = _column(out.index, routed, too_cold, "boolean")
     out["reason"] = out["reason"].astype(object)
     out.loc[routed, "reason"] = links["reason"].to_numpy()
     return out.drop(columns=MERGED_COLUMNS)
@@ -630,62 +815,20 @@ def _heat_loss_w_per_m(links: pd.DataFrame, pipes: PipesConfig) -> tuple[np.ndar
         ),
         **temps,
     )
+    casing = {
+        "casing_outer_diameter_m": links["twin_casing_outer_diameter_mm"].to_numpy() * MM,
+        "casing_wall_m": links["twin_casing_wall_mm"].to_numpy() * MM,
+        "media_gap_m": links["twin_media_gap_mm"].to_numpy() * MM,
+    }
     twin = twin_pipe_heat_loss_w_per_m(
-        twin_pipe_h_s(
-            **geometry,
-            casing_outer_diameter_m=links["twin_casing_outer_diameter_mm"].to_numpy() * MM,
-            casing_wall_m=links["twin_casing_wall_mm"].to_numpy() * MM,
-            media_gap_m=links["twin_media_gap_mm"].to_numpy() * MM,
-        ),
+        twin_pipe_h_s(**geometry, **casing),
+        twin_pipe_h_a(**geometry, **casing),
         lambda_insulation_w_per_mk=geometry["lambda_insulation_w_per_mk"],
         **temps,
     )
     is_twin = links["twin"].to_numpy()
     q_supply, q_return = (np.where(is_twin, t, s) for t, s in zip(twin, single, strict=True))
     return q_supply, q_return
-
-
-def _costs(
-    *,
-    pipe_cost_eur_per_m: np.ndarray,
-    length_m: np.ndarray,
-    civils_factor: np.ndarray,
-    heat_pump_mw: np.ndarray,
-    electricity_mwh: np.ndarray,
-    delivered_heat_mwh: np.ndarray,
-    heat_pump: HeatPumpConfig,
-    cost: CostConfig,
-) -> dict[str, np.ndarray]:
-    """Capex, O&M, electricity cost and LCOH of each link, in the output currency."""
-    per_eur = cost.currency_per_eur
-    pipe_capex = pipe_cost_eur_per_m * length_m * civils_factor * per_eur
-    hp_capex = heat_pump_mw * heat_pump.capex_eur_per_mw * per_eur
-    om = (
-        pipe_capex * cost.pipe_om_fraction_per_yr
-        + heat_pump_mw * heat_pump.fixed_om_eur_per_mw_yr * per_eur
-    )
-    electricity_cost = electricity_mwh * cost.electricity_price_per_mwh
-    annualised = pipe_capex * capital_recovery_factor(
-        cost.discount_rate, cost.pipe_lifetime_years
-    ) + hp_capex * capital_recovery_factor(cost.discount_rate, heat_pump.lifetime_years)
-    names = cost_field_names(cost.currency)
-    return {
-        names["pipe_capex"]: pipe_capex,
-        names["heat_pump_capex"]: hp_capex,
-        names["capex"]: pipe_capex + hp_capex,
-        names["om_cost"]: om,
-        names["electricity_cost"]: electricity_cost,
-        names["lcoh"]: np.where(
-            np.isnan(pipe_capex),
-            np.nan,
-            levelised_cost_of_heat_per_mwh(
-                annualised_capex_per_yr=np.nan_to_num(annualised),
-                om_cost_per_yr=np.nan_to_num(om),
-                electricity_cost_per_yr=np.nan_to_num(electricity_cost),
-                delivered_heat_mwh=np.nan_to_num(delivered_heat_mwh),
-            ),
-        ),
-    }
 
 
 def _column(index: pd.Index, routed: np.ndarray, values: object, dtype: str) -> pd.Series:
@@ -697,7 +840,8 @@ def _column(index: pd.Index, routed: np.ndarray, values: object, dtype: str) -> 
 
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
-    """Read routes, sources and zones; assess; write assessed_links.parquet."""
+    """Read routes, sources, zones and the year's shapes; assess; write
+    assessed_links.parquet."""
     links = assess_links(
         read_geoparquet(paths.routes),
         read_geoparquet(paths.sources),
@@ -705,6 +849,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         load_pipe_catalogue(),
         load_twin_casings(),
         AssessmentConfig.from_region(cfg),
+        year_shapes(cfg.demand_profile, cfg.source_profile, cfg.region),
     )
     viable = links[links["reason"].isna()]
     codes = links["reason"].dropna().str.split(REASON_SEPARATOR).explode().value_counts()

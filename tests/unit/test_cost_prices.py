@@ -125,8 +125,10 @@ def test_output_basis_needs_an_index_for_the_source_currency():
 
 
 @given(
-    rate=st.floats(min_value=0.0, max_value=0.5, allow_nan=False),
-    years=st.integers(min_value=1, max_value=99),
+    # CRF tends to the rate as the lifetime grows; within these bounds the step between
+    # consecutive lifetimes stays well above float precision.
+    rate=st.floats(min_value=0.0, max_value=0.2, allow_nan=False),
+    years=st.integers(min_value=1, max_value=59),
 )
 def test_crf_decreases_with_lifetime_and_exceeds_straight_line(rate, years):
     shorter = capital_recovery_factor(rate, years)
