@@ -930,6 +930,95 @@ CASES: dict[str, Case] = {
         logs=(words("0 networks in the region"),),
     ),
     # --- interrupted runs --------------------------------------------------------------
+    # --- the year's demand profile -----------------------------------------------------
+    "profile_wrong_length": Case(
+        "demand profile",
+        "assess_links",
+        both(
+            _write_raw("profile.csv", "demand\n" + "1.0\n" * 100),
+            config(demand_profile={"path": f"{RAW}/profile.csv"}),
+        ),
+        error=("profile.csv", "100 rows", "8,760"),
+        baseline="all",
+    ),
+    "profile_negative_value": Case(
+        "demand profile",
+        "assess_links",
+        both(
+            _write_raw("profile.csv", "demand\n-1.0\n" + "1.0\n" * 8759),
+            config(demand_profile={"path": f"{RAW}/profile.csv"}),
+        ),
+        error=("demand_profile.path", "negative"),
+        baseline="all",
+    ),
+    "profile_text_value": Case(
+        "demand profile",
+        "assess_links",
+        both(
+            _write_raw("profile.csv", "demand\nlots\n" + "1.0\n" * 8759),
+            config(demand_profile={"path": f"{RAW}/profile.csv"}),
+        ),
+        error=("profile.csv", "line 2", "demand"),
+        baseline="all",
+    ),
+    "profile_two_columns": Case(
+        "demand profile",
+        "assess_links",
+        both(
+            _write_raw("profile.csv", "hour,demand\n" + "0,1.0\n" * 8760),
+            config(demand_profile={"path": f"{RAW}/profile.csv"}),
+        ),
+        error=("profile.csv", "hour, demand", "demand_profile.column"),
+        baseline="all",
+    ),
+    "profile_missing_file": Case(
+        "demand profile",
+        "assess_links",
+        config(demand_profile={"path": f"{RAW}/nowhere.csv"}),
+        error=("nowhere.csv", "demand_profile.path"),
+        baseline="all",
+    ),
+    "profile_never_cold": Case(
+        "demand profile",
+        "assess_links",
+        both(
+            _write_raw("temps.csv", "t\n" + "30.0\n" * 8760),
+            config(demand_profile={"path": f"{RAW}/temps.csv", "values": "temperature_c"}),
+        ),
+        error=("demand_profile.base_temp_c", "no hour"),
+        baseline="all",
+    ),
+    "profile_degree_days": Case(
+        "demand profile",
+        "assess_links",
+        both(
+            _write_raw("dd.csv", "hdd\n" + "10.0\n" * 90 + "0.0\n" * 185 + "10.0\n" * 90),
+            config(demand_profile={"path": f"{RAW}/dd.csv", "values": "degree_days"}),
+        ),
+        logs=(r"demand profile: daily degree-days from .*dd\.csv, hot water 20%",),
+        baseline="all",
+    ),
+    "profile_unknown_climate": Case(
+        "demand profile",
+        "assess_links",
+        config(demand_profile={"climate": "XX-nowhere"}),
+        error=("demand_profile.climate", "XX-nowhere", "GB-london"),
+        baseline="all",
+    ),
+    "profile_default_climate": Case(
+        "demand profile",
+        "assess_links",
+        config(),
+        logs=(r"demand profile: climate GB-london \(nearest shipped series",),
+        baseline="all",
+    ),
+    "currency_without_rate": Case(
+        "configuration",
+        "assess_links",
+        config(cost={"currency": "GBP"}),
+        error=("cost", "currency_per_eur"),
+        baseline="all",
+    ),
     "stale_geopackage_temp": Case(
         "interrupted runs",
         "export_geopackage",
