@@ -132,10 +132,13 @@ def test_a_site_shares_its_waste_heat_between_lifts():
     assert got == {"L1": (3.0, 2.0, True), "L2": (2.5, 2.0, True)}
 
 
-def test_the_assessed_3_mw_source_gets_its_whole_4_19_mw_link():
-    # A 3 MW, 35 °C source to an 80/50 °C zone at Carnot 0.55: COP 0.55·353.15/55 =
-    # 3.5315, output 3·3.5315/2.5315 = 4.1851 MW, the link's design heat. It used to be
-    # allocated 3.0 MW (the waste heat); now the whole 4.185 MW (to the kW) is.
+def test_the_assessed_3_mw_source_gets_its_whole_heat_pump_output():
+    # A 3 MW, 35 °C source to an 80/50 °C zone at Carnot 0.55 with the default 5 K
+    # approaches (evaporating at 35 - 10 - 5 = 20 °C, condensing at 85 °C): COP
+    # 0.55·358.15/65 = 3.0305, output 3·3.0305/2.0305 = 9.0915/2.0305 = 4.47747 MW, the
+    # link's design heat. It used to be allocated 3.0 MW (the waste heat); now the whole
+    # output is, rounded down to the kW: 4.477 MW, which takes 4.477·2.0305/3.0305 =
+    # 2.99969 MW of waste heat.
     route = gpd.GeoDataFrame(
         {
             "link_id": ["L00001"],
@@ -171,11 +174,11 @@ def test_the_assessed_3_mw_source_gets_its_whole_4_19_mw_link():
             viability=ViabilityConfig(),
         ),
     )
-    assert links["design_heat_mw"].iloc[0] == pytest.approx(4.1851, abs=1e-4)
+    assert links["design_heat_mw"].iloc[0] == pytest.approx(4.47747, abs=1e-5)
     assert cost_column(links) == "lcoh_eur_per_mwh"
     out = allocate_heat(links, {"AIR": 3.0}, {"BIG": 20.0}, cost="lcoh_eur_per_mwh").iloc[0]
-    assert out["allocated_heat_mw"] == 4.185
-    assert out["allocated_source_heat_mw"] == pytest.approx(3.0, abs=1e-3)
+    assert out["allocated_heat_mw"] == 4.477
+    assert out["allocated_source_heat_mw"] == pytest.approx(2.99969, abs=1e-5)
     assert out["allocated_source_heat_mw"] <= 3.0
     assert out["recommended"]
 

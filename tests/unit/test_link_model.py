@@ -35,14 +35,17 @@ from pipeline.engineering.cost import (
     persson_werner_pipe_cost_eur_per_m,
 )
 from pipeline.engineering.heat_pump import (
+    CONDENSER_APPROACH_K,
+    EVAPORATOR_APPROACH_K,
+    LORENZ_EFFICIENCY_DEA,
     MAX_COP,
     carnot_cop,
     heat_pump_cop,
     heat_pump_output_mw,
     heat_pump_split_mwh,
     log_mean_temperature_k,
-    lorenz_cop,
 )
+from pipeline.engineering.profile import YearShapes
 from pipeline.engineering.source import link_heat_balance_mwh
 from pipeline.engineering.viability import (
     REASON_CODES,
@@ -51,6 +54,7 @@ from pipeline.engineering.viability import (
     join_reasons,
     linear_heat_density_mwh_per_m,
 )
+from pipeline.engineering.water import water_density_kg_per_m3, water_specific_heat_j_per_kgk
 from pipeline.errors import InputError
 from pipeline.stages.assess_links import AssessmentConfig, assess_links, cost_field_names
 from pipeline.stages.export_geopackage import LAYERS, layer_fields
@@ -59,6 +63,10 @@ DESNZ_2024 = {
     "gas_factor_kg_per_kwh": 0.1829,
     "boiler_efficiency": 0.88,
     "grid_factor_kg_per_kwh": 0.20705,
+}
+APPROACHES = {
+    "evaporator_approach_k": EVAPORATOR_APPROACH_K,
+    "condenser_approach_k": CONDENSER_APPROACH_K,
 }
 
 # ------------------------------------------------------------------------ heat pump
@@ -72,22 +80,38 @@ def test_log_mean_temperature_hand_values():
     assert log_mean_temperature_k(40.0, 40.0) == pytest.approx(313.15)
 
 
-def test_lorenz_reproduces_the_dea_calibration_point():
-    # DEA 10 MW excess-heat heat pump: COP 5.1 at source 25→15 °C, DH 35→70 °C.
-    # η_L·T̄_H/(T̄_H - T̄_L) = 0.5·325.34/32.21 = 5.05; η_L = 5.1/10.10 = 0.505 matches it.
-    dea = {"source_in_c": 25.0, "source_out_c": 15.0, "sink_in_c": 35.0, "sink_out_c": 70.0}
-    assert lorenz_cop(**dea, efficiency=0.5) == pytest.approx(5.05, abs=0.01)
-    assert lorenz_cop(**dea, efficiency=0.5) == pytest.approx(5.1, rel=0.02)
-    assert lorenz_cop(**dea, efficiency=0.505) == pytest.approx(5.1, abs=0.01)
-    # The config default is this calibration.
-    assert HeatPumpConfig().lorenz_efficiency == 0.5
+def test_heat_pump_config_defaults_are_the_calibrated_values():
+    # The config carries the module's calibration (tests/unit/test_heat_pump.py checks the
+    # calibration itself): Lorenz η_L 0.65 with 5 K approaches on the DEA point, Carnot
+    # η_C 0.55 on the refrigerant temperatures.
+    cfg = HeatPumpConfig()
+    assert cfg.lorenz_efficiency == LORENZ_EFFICIENCY_DEA == 0.65
+    assert cfg.carnot_efficiency == 0.55
+    assert cfg.evaporator_approach_k == EVAPORATOR_APPROACH_K == 5.0
+    assert cfg.condenser_approach_k == CONDENSER_APPROACH_K == 5.0
 
 
-@pytest.mark.parametrize("supply_c", [75.0, 78.0, 80.0, 82.0, 85.0])
-def test_carnot_055_inside_the_published_band_for_a_35c_source(supply_c):
-    # A 35 °C source lifted to 75-85 °C gives COP 3.0-4.5 in published projects.
-    # Carnot on outlets, η 0.55, source cooled to 25 °C: 0.55·348.15/50 = 3.83 at 75 °C,
-    # 0.55·353.15/55 = 3.53 at 80 °C, 0.55·358.15/60 = 3.28 at 85 °C.
+# Carnot η_C 0.55 with 5 K approaches, 35 °C source cooled 10 K, so the refrigerant
+# evaporates at 35 - 10 - 5 = 20 °C (293.15 K) and condenses at supply + 5 K:
+# COP = 0.55·(supply + 5 + 273.15)/(supply + 5 - 20).
+CARNOT_055_35C = [
+    (75.0, 3.23721),  # 0.55·353.15/60 = 194.2325/60
+    (78.0, 3.10925),  # 0.55·356.15/63 = 195.8825/63
+    (80.0, 3.03050),  # 0.55·358.15/65 = 196.9825/65
+    (82.0, 2.95646),  # 0.55·360.15/67 = 198.0825/67
+    (85.0, 2.85332),  # 0.55·363.15/70 = 199.7325/70
+]
+
+
+@pytest.mark.parametrize(("supply_c", "expected"), CARNOT_055_35C)
+def test_carnot_055_against_the_published_band_for_a_35c_source(supply_c, expected):
+    # Published projects give COP 3.0-4.5 for a 35 °C source lifted to 75-85 °C. Without
+    # approaches Carnot 0.55 was inside that band over the whole range (3.83 at 75 °C to
+    # 3.28 at 85 °C). The 5 K approaches, which match a published 45 °C → 80 °C data-centre
+    # heat pump (COP 3.5) within 3 % (test_heat_pump.py), lower it by 13-16 %: still inside
+    # the band up to 80 °C, but 1.5 % and 4.9 % below its 3.0 floor at 82 and 85 °C. That
+    # is an accepted, documented consequence (issue 10), so above 80 °C the check is only
+    # that the COP stays within 5 % below the floor.
     cop = heat_pump_cop(
         source_temp_c=35.0,
         supply_temp_c=supply_c,
@@ -95,12 +119,17 @@ def test_carnot_055_inside_the_published_band_for_a_35c_source(supply_c):
         source_cooling_k=10.0,
         model="carnot",
         efficiency=0.55,
+        **APPROACHES,
     )
-    assert 3.0 <= cop <= 4.5
+    assert cop == pytest.approx(expected, abs=5e-5)
+    if supply_c <= 80.0:
+        assert 3.0 <= cop <= 4.5
+    else:
+        assert 0.95 * 3.0 <= cop < 3.0
 
 
-def test_cop_band_known_values():
-    # Table in docs/methodology.md (heat pump): 35 °C source, 10 K cooling.
+def test_carnot_050_and_lorenz_for_a_35c_source_hand_values():
+    # 35 °C source cooled 10 K, 5 K approaches.
     def cop(model, eta, supply, ret):
         return float(
             heat_pump_cop(
@@ -110,17 +139,23 @@ def test_cop_band_known_values():
                 source_cooling_k=10.0,
                 model=model,
                 efficiency=eta,
+                **APPROACHES,
             )
         )
 
-    # Carnot 0.5: 0.5·353.15/55 = 3.21; 0.5·358.15/60 = 2.98 (the band's lower edge).
-    assert cop("carnot", 0.5, 80.0, 50.0) == pytest.approx(3.21, abs=0.005)
-    assert cop("carnot", 0.5, 85.0, 55.0) == pytest.approx(2.98, abs=0.005)
-    # Lorenz 0.5 (DEA-calibrated) on an 80/50 °C network: T̄_H = 30/ln(353.15/323.15) =
-    # 337.95 K, T̄_L = 10/ln(308.15/298.15) = 303.12 K, COP = 0.5·337.95/34.83 = 4.85:
-    # above the band, since the DEA point has almost the same mean lift (32.2 K).
-    assert cop("lorenz", 0.5, 80.0, 50.0) == pytest.approx(4.85, abs=0.005)
-    assert cop("lorenz", 0.5, 85.0, 55.0) == pytest.approx(4.31, abs=0.005)
+    # Carnot 0.5: 0.5·358.15/65 = 2.7550; 0.5·363.15/70 = 2.5939 (was 3.21 and 2.98 on
+    # the water outlets).
+    assert cop("carnot", 0.5, 80.0, 50.0) == pytest.approx(2.7550, abs=5e-5)
+    assert cop("carnot", 0.5, 85.0, 55.0) == pytest.approx(2.5939, abs=5e-5)
+    # Lorenz 0.65 (DEA-calibrated with the approaches). Source: T̄_L = 10/ln(308.15/298.15)
+    # = 10/0.032990 = 303.12 K, less 5 K = 298.12 K. 80/50 °C network: T̄_H =
+    # 30/ln(353.15/323.15) = 30/0.088777 = 337.93 K, plus 5 K = 342.93 K, so
+    # COP = 0.65·342.93/(342.93 - 298.12) = 222.90/44.81 = 4.975. 85/55 °C: T̄_H =
+    # 30/ln(358.15/328.15) = 30/0.087482 = 342.93 K, plus 5 K = 347.93 K, so
+    # COP = 0.65·347.93/49.81 = 4.540. Still above the 3.0-4.5 band at 80 °C, as before
+    # (4.85 at η_L 0.50 without approaches): Lorenz suits multistage machines.
+    assert cop("lorenz", 0.65, 80.0, 50.0) == pytest.approx(4.975, abs=5e-4)
+    assert cop("lorenz", 0.65, 85.0, 55.0) == pytest.approx(4.540, abs=5e-4)
 
 
 def test_no_heat_pump_when_the_source_is_hot_enough_and_cap():
@@ -130,11 +165,14 @@ def test_no_heat_pump_when_the_source_is_hot_enough_and_cap():
         return_temp_c=50.0,
         source_cooling_k=10.0,
         model="lorenz",
-        efficiency=0.5,
+        efficiency=LORENZ_EFFICIENCY_DEA,
+        **APPROACHES,
     )
     assert np.isnan(cop[0]) and np.isnan(cop[1])
-    # 79 °C and 75 °C sources: the source's mean temperature is above the sink's, so
-    # the Lorenz COP is unbounded and the cap of 10 applies (docs/methodology.md).
+    # 79 °C and 75 °C sources: T̄_H = 337.93 + 5 = 342.93 K against T̄_L = 347.13 - 5 =
+    # 342.13 K and 343.13 - 5 = 338.13 K, lifts of 0.80 and 4.80 K, so Lorenz gives
+    # 0.65·342.93/0.80 = 278 and 0.65·342.93/4.80 = 46: the cap of 10 applies
+    # (docs/methodology.md).
     assert cop[2] == cop[3] == 10.0
     assert MAX_COP == 10.0
     assert heat_pump_output_mw(2.0, cop[0]) == 2.0
@@ -148,8 +186,10 @@ def test_heat_pump_rejects_impossible_lifts_and_bad_options():
         "source_cooling_k": 10.0,
         "model": "carnot",
         "efficiency": 0.5,
+        **APPROACHES,
     }
-    # 5 °C to 140 °C at η 0.3: 0.3·413.15/(413.15 - 268.15) = 0.85
+    # 5 °C to 140 °C at η 0.3: the refrigerant evaporates at 5 - 10 - 5 = -10 °C and
+    # condenses at 145 °C, 0.3·418.15/(418.15 - 263.15) = 0.81
     impossible = {"source_temp_c": 5.0, "supply_temp_c": 140.0, "efficiency": 0.3}
     with pytest.raises(ValueError, match="COP of 1 or less"):
         heat_pump_cop(**(lift | impossible))
@@ -165,48 +205,6 @@ def test_heat_pump_energy_hand_values():
     src, elec = heat_pump_split_mwh(4.5 * 8760, 3.0)
     assert elec == pytest.approx(1.5 * 8760)
     assert src == pytest.approx(3.0 * 8760)
-
-
-model = st.sampled_from(["lorenz", "carnot"])
-efficiency = st.floats(0.4, 0.6)
-cooling = st.floats(3.0, 15.0)
-
-
-@settings(max_examples=200)
-@given(
-    st.floats(10.0, 60.0),  # source
-    st.floats(50.0, 95.0),  # supply
-    st.floats(10.0, 40.0),  # network ΔT
-    st.floats(0.5, 20.0),  # extra lift
-    cooling,
-    model,
-    efficiency,
-)
-def test_cop_above_one_and_falls_with_lift(source, supply, delta_t, more, cool, name, eta):
-    if source >= supply:
-        source = supply - 1.0
-    options = {"source_cooling_k": cool, "model": name, "efficiency": eta}
-    cop = heat_pump_cop(
-        source_temp_c=source, supply_temp_c=supply, return_temp_c=supply - delta_t, **options
-    )
-    assert 1.0 < cop <= 10.0
-    # A hotter supply, or a colder source, never raises the COP.
-    hotter = heat_pump_cop(
-        source_temp_c=source,
-        supply_temp_c=supply + more,
-        return_temp_c=supply + more - delta_t,
-        **options,
-    )
-    colder = heat_pump_cop(
-        source_temp_c=source - more,
-        supply_temp_c=supply,
-        return_temp_c=supply - delta_t,
-        **options,
-    )
-    assert hotter <= cop * (1 + 1e-12)
-    assert colder <= cop * (1 + 1e-12)
-    if cop < MAX_COP:
-        assert hotter < cop and colder < cop
 
 
 @given(st.floats(0.0, 100.0), st.floats(1.01, 12.0))
@@ -436,53 +434,116 @@ def _assess(routes: gpd.GeoDataFrame, sources=SOURCES, **sections) -> gpd.GeoDat
 def test_assess_links_energy_carbon_and_cost_hand_values():
     links = _assess(_links({"site_id": "AIR", "zone_id": "BIG", "route_length_m": 1000.0}))
     link = links.loc["L00001"]
-    # Carnot 0.55, 35 °C source to 80/50 °C: COP = 0.55·353.15/55 = 3.5315; output
-    # 3·3.5315/2.5315 = 4.1851 MW < peak 20 MW, so design = 4.1851 MW.
-    assert link["cop"] == pytest.approx(3.5315, abs=1e-4)
-    assert link["design_heat_mw"] == pytest.approx(4.1851, abs=1e-4)
+    # Carnot 0.55 with 5 K approaches, 35 °C source cooled to 25 °C, 80/50 °C network: the
+    # refrigerant evaporates at 20 °C and condenses at 85 °C, COP = 0.55·358.15/65 =
+    # 3.03050; output 3·3.0305/2.0305 = 9.0915/2.0305 = 4.47747 MW < peak 20 MW, so
+    # design = heat-pump size = 4.47747 MW.
+    cop, design = 3.0305, 4.47747
+    assert link["cop"] == pytest.approx(cop, abs=1e-5)
+    assert link["design_heat_mw"] == pytest.approx(design, abs=1e-5)
     assert link["heat_pump_mw"] == link["design_heat_mw"]
-    # 4.19 MW needs DN200 in series 2 (DN150 carries 4.06 MW at 150 Pa/m). The single
+    # 4.48 MW needs DN200 in series 2 (DN150 carries 4.06 MW at 150 Pa/m). The single
     # pair's EN 13941 coefficients are U_1 = 0.34006, U_2 = 0.01577 W/mK, so supply and
     # return lose (U_1 - U_2)·(80 + 50 - 2·10) = 0.32429·110 = 35.67 W/m together
     # (supply 0.34006·70 - 0.01577·40 = 23.17, return 0.34006·40 - 0.01577·70 = 12.50):
     # 35.67·1000·8760/1e6 = 312.48 MWh a year.
     assert link["dn"] == 200 and not link["twin"]
     assert link["heat_loss_w_per_m"] == pytest.approx(35.67, abs=0.005)
+    assert link["supply_heat_loss_w_per_m"] == pytest.approx(23.17, abs=0.005)
+    assert link["return_heat_loss_w_per_m"] == pytest.approx(12.50, abs=0.005)
     assert link["annual_heat_loss_mwh"] == pytest.approx(312.48, abs=0.01)
     assert link["annual_heat_loss_mwh"] == pytest.approx(
         link["heat_loss_w_per_m"] * 1000 * 8760 / 1e6
     )
-    # Source-limited: sends 4.1851·8760 = 36,662 MWh < 40,000 + 312.5; balance closes.
-    assert link["heat_sent_mwh"] == pytest.approx(4.1851 * 8760, rel=1e-4)
-    assert link["heat_sent_mwh"] == link["delivered_heat_mwh"] + link["annual_heat_loss_mwh"]
+    # A flat year (year=None): each hour the source end has 4.47747 MW, the zone draws
+    # 40,000/8760 = 4.5662 MW and the pipe loses 0.03567 MW, so every hour is
+    # source-limited, as the year is (36,662 < 40,000 + 312.5 MWh): sent =
+    # 4.47747·8760 = 39,222.6 MWh, delivered 39,222.6 - 312.5 = 38,910.1 MWh, 97.28 % of
+    # the demand, the whole source output sent, and the summer flow is the design flow.
+    sent = design * 8760  # 39,222.6
+    assert link["heat_sent_mwh"] == pytest.approx(sent, rel=1e-5)
+    assert link["delivered_heat_mwh"] == pytest.approx(38_910.1, abs=0.1)
+    assert link["heat_sent_mwh"] == pytest.approx(
+        link["delivered_heat_mwh"] + link["annual_heat_loss_mwh"], rel=1e-12
+    )
+    assert link["coverage_pct"] == pytest.approx(100 * 38_910.1 / 40_000, abs=1e-3)
+    assert link["source_utilisation_pct"] == pytest.approx(100.0)
+    assert link["summer_flow_pct"] == pytest.approx(100.0)
+    # Heat pump split: source heat 3·8760 = 26,280 MWh, electricity 39,222.6/3.0305 =
+    # 1.47747·8760 = 12,942.6 MWh.
     assert link["heat_sent_mwh"] == pytest.approx(
         link["source_heat_mwh"] + link["hp_electricity_mwh"], rel=1e-12
     )
     assert link["source_heat_mwh"] == pytest.approx(3.0 * 8760, rel=1e-9)
-    assert link["hp_electricity_mwh"] == pytest.approx(link["heat_sent_mwh"] / 3.5315, rel=1e-4)
-    # Pumping: small against the heat pump (under 0.5 % of it).
-    assert 0 < link["pump_electricity_mwh"] < 0.005 * link["hp_electricity_mwh"]
+    assert link["hp_electricity_mwh"] == pytest.approx(12_942.6, abs=0.1)
+    # Pumping. Design flow ṁ = 4.47747e6/(c_p·30) at the 65 °C mean (c_p ≈ 4187 J/(kg·K),
+    # ρ ≈ 980.5 kg/m³) = 35.64 kg/s, V̇ = 0.03635 m³/s, v = V̇/(π/4·0.2101²) = 1.049 m/s.
+    # Friction (Swamee-Jain, Re = 1.049·0.2101/0.442e-6 = 4.98e5, ε/d = 4.76e-4):
+    # f = 0.25/log10(1.287e-4 + 5.74/Re^0.9)² = 0.01763, Δp/L = f·ρ·v²/(2d) = 45.2 Pa/m.
+    # Δp = 45.2·2·1000 + 100,000 (stations) = 190.4 kPa; P = 190.4e3·0.03635/0.7 =
+    # 9.89 kW for sent/design = 8760 full-load hours: 86.6 MWh, 0.7 % of the heat pump's
+    # electricity (friction alone 41 MWh, the stations 45 MWh).
+    assert link["pressure_gradient_pa_per_m"] == pytest.approx(45.2, rel=2e-3)
+    mass_flow = design * 1e6 / (float(water_specific_heat_j_per_kgk(65.0)) * 30.0)
+    volume_flow = mass_flow / float(water_density_kg_per_m3(65.0))
+    assert mass_flow == pytest.approx(35.64, abs=0.01)
+    pump = (link["pressure_gradient_pa_per_m"] * 2000 + 100e3) * volume_flow / 0.7 * 8760 / 1e6
+    assert link["pump_electricity_mwh"] == pytest.approx(pump, rel=1e-5)
+    assert link["pump_electricity_mwh"] == pytest.approx(86.6, abs=0.1)
+    assert 0 < link["pump_electricity_mwh"] < 0.01 * link["hp_electricity_mwh"]
     assert link["linear_heat_density_mwh_per_m"] == pytest.approx(link["delivered_heat_mwh"] / 1000)
-    # Carbon at 2024 factors; lifetime = annual · 30 years exactly.
+    # Carbon at 2024 factors: 38,910.1·0.1829/0.88 - (12,942.6 + 86.6)·0.20705 = 8,087.3 -
+    # 2,697.7 = 5,389.6 t a year; lifetime = annual · 30 years exactly.
     electricity = link["hp_electricity_mwh"] + link["pump_electricity_mwh"]
     expected = link["delivered_heat_mwh"] * 0.1829 / 0.88 - electricity * 0.20705
     assert link["co2_saved_t_per_yr"] == pytest.approx(expected, rel=1e-12)
+    assert link["co2_saved_t_per_yr"] == pytest.approx(5_389.6, abs=0.5)
     assert link["co2_saved_t_lifetime"] == link["co2_saved_t_per_yr"] * 30
-    # Cost: DN200 catalogue 1355.3 EUR/m · 1000 m; heat pump 4.1851 MW · 0.86 M EUR.
+    # Cost in 2020 EUR. DEA prices are 2015 EUR, inflated by the euro-area HICP
+    # 105.06/100 = 1.0506; the catalogue is taken as 2020 EUR (factor 1).
+    dea = 1.0506
+    # Pipe: DN200 catalogue 1355.3 EUR/m · 1000 m = 1,355,300.
     assert link["pipe_capex_eur"] == pytest.approx(1_355_300.0)
-    assert link["heat_pump_capex_eur"] == pytest.approx(4.1851 * 860_000, rel=1e-4)
+    # Heat pump: DEA size curve between 3 and 10 MW, 860,000 - 190,000·ln(4.47747/3)/
+    # ln(10/3) = 860,000 - 190,000·0.400446/1.203973 = 860,000 - 63,194.7 = 796,805.3 EUR/MW
+    # (2015); 4.47747·796,805.3 = 3,567,671 · 1.0506 = 3,748,195 EUR.
+    assert link["heat_pump_capex_eur"] == pytest.approx(3_748_195.0, rel=1e-6)
+    # Stations: 4.47747 MW · (100,000 + 90,000) = 850,719 · 1.0506 = 893,765 EUR.
+    assert link["station_capex_eur"] == pytest.approx(893_765.4, rel=1e-6)
+    assert link["capex_eur"] == pytest.approx(1_355_300.0 + 3_748_195.0 + 893_765.4, rel=1e-6)
+    # O&M: pipe 1 % of 1,355,300 = 13,553; heat pump fixed 2,000·4.47747·1.0506 = 9,408.1;
+    # variable 1.79·39,222.6·1.0506 = 73,761.0; total 96,722.1 EUR a year.
+    assert link["om_cost_eur_per_yr"] == pytest.approx(96_722.1, abs=0.1)
     assert link["om_cost_eur_per_yr"] == pytest.approx(
-        0.01 * 1_355_300 + 2000 * link["heat_pump_mw"]
+        0.01 * 1_355_300 + 2000 * link["heat_pump_mw"] * dea + 1.79 * link["heat_sent_mwh"] * dea
     )
+    # Electricity at 150 EUR/MWh (2020): 150·13,029.3 = 1,954,390 EUR a year.
     assert link["electricity_cost_eur_per_yr"] == pytest.approx(150 * electricity)
+    assert link["electricity_cost_eur_per_yr"] == pytest.approx(1_954_390.0, abs=5.0)
+    # LCOH: pipe over 30 years (CRF 0.057830), heat pump and stations over 25 (0.064012):
+    # 78,377.6 + 239,929.5 + 57,211.7 = 375,518.8 EUR a year; (375,518.8 + 96,722.1 +
+    # 1,954,390.0)/38,910.1 = 62.37 EUR/MWh.
     annual = (
         1_355_300 * capital_recovery_factor(0.04, 30)
-        + link["heat_pump_capex_eur"] * capital_recovery_factor(0.04, 25)
+        + (link["heat_pump_capex_eur"] + link["station_capex_eur"])
+        * capital_recovery_factor(0.04, 25)
         + link["om_cost_eur_per_yr"]
         + link["electricity_cost_eur_per_yr"]
     )
     assert link["lcoh_eur_per_mwh"] == pytest.approx(annual / link["delivered_heat_mwh"])
+    assert link["lcoh_eur_per_mwh"] == pytest.approx(62.37, abs=0.01)
     assert pd.isna(link["reason"])
+    # An explicitly flat year gives the same link.
+    flat = assess_links(
+        _links({"site_id": "AIR", "zone_id": "BIG", "route_length_m": 1000.0}),
+        SOURCES,
+        ZONES,
+        load_pipe_catalogue(),
+        load_twin_casings(),
+        AssessmentConfig(**SECTIONS),
+        YearShapes.flat(),
+    ).set_index("link_id")
+    pd.testing.assert_frame_equal(flat, links)
 
 
 def test_assess_links_without_heat_pump_and_with_civils_factor():
@@ -494,14 +555,22 @@ def test_assess_links_without_heat_pump_and_with_civils_factor():
     assert plain["hp_electricity_mwh"] == 0 and plain["heat_pump_capex_eur"] == 0
     assert plain["design_heat_mw"] == 2.0
     assert plain["source_heat_mwh"] == plain["heat_sent_mwh"]
+    # The stations are still bought: 2 MW · (100,000 + 90,000) EUR/MW (2015) · 1.0506 =
+    # 399,228 EUR. Without a heat pump there is no heat-pump O&M, fixed or variable, so
+    # O&M is the pipe's 1 %.
+    assert plain["station_capex_eur"] == pytest.approx(399_228.0)
+    assert plain["om_cost_eur_per_yr"] == pytest.approx(0.01 * plain["pipe_capex_eur"])
+    # The civils factor raises the pipe's cost only, not the stations'.
     assert dear["pipe_capex_eur"] == pytest.approx(1.4 * plain["pipe_capex_eur"])
+    assert dear["station_capex_eur"] == plain["station_capex_eur"]
+    assert dear["capex_eur"] == pytest.approx(plain["capex_eur"] + 0.4 * plain["pipe_capex_eur"])
     assert dear["lcoh_eur_per_mwh"] > plain["lcoh_eur_per_mwh"]
 
 
 def test_assess_links_rejects_with_every_failed_reason():
     routes = _links(
-        # 20 kW of 35 °C heat is 27.9 kW after the heat pump (244 MWh a year); 1.9 km of
-        # DN25 would lose 15.3 W/m · 1900 m · 8760 h = 254 MWh: all of it is lost.
+        # 20 kW of 35 °C heat is 20·3.0305/2.0305 = 29.85 kW after the heat pump (261.5 MWh
+        # a year); 1.9 km of DN25 loses 15.3 W/m · 1900 m · 8760 h = 254 MWh: 97 % of it.
         {"site_id": "TINY", "zone_id": "BIG", "route_length_m": 1900.0},
         # 300 MWh zone next door: too small, but otherwise fine.
         {"site_id": "AIR", "zone_id": "SMALL", "route_length_m": 20.0},
@@ -519,19 +588,26 @@ def test_assess_links_rejects_with_every_failed_reason():
 
 def test_source_that_cannot_cover_the_loss_delivers_nothing():
     # 1 kW of 85 °C heat (no heat pump) over 1.5 km of DN20: the pipe loses about
-    # 13 W/m · 1500 m = 19 kW, more than the source gives.
+    # 13 W/m · 1500 m = 19 kW, more than the source gives. In every hour of the (flat)
+    # year the source end has 0.001 MWh: sent = min(0.001, demand + 0.019) = 0.001,
+    # delivered = max(0.001 - 0.019, 0) = 0 and lost = min(0.019, 0.001) = 0.001, so a
+    # year sends and loses 0.001·8760 = 8.76 MWh and delivers nothing.
     sources = pd.DataFrame(
         {"site_id": ["DRIP"], "heat_available_mw": [0.001], "source_temp_c": [85.0]}
     )
     link = _assess(
         _links({"site_id": "DRIP", "zone_id": "BIG", "route_length_m": 1500.0}), sources
     ).loc["L00001"]
+    assert link["dn"] == 20 and np.isnan(link["cop"])
+    assert link["heat_loss_w_per_m"] * 1500 > 10 * 1000  # over ten times the source's 1 kW
     assert link["heat_sent_mwh"] == pytest.approx(0.001 * 8760)  # never more than the source
     assert link["delivered_heat_mwh"] == 0
     assert link["annual_heat_loss_mwh"] == link["heat_sent_mwh"]
     assert link["heat_loss_pct"] == 100
     assert link["reason"].endswith("too_small")
     assert np.isnan(link["lcoh_eur_per_mwh"])
+    # The stations are still costed: 0.001 MW · 190,000 EUR/MW (2015) · 1.0506 = 199.61 EUR.
+    assert link["station_capex_eur"] == pytest.approx(199.614)
 
 
 def test_twin_pipes_up_to_dn200_and_single_beyond():
@@ -546,7 +622,7 @@ def test_twin_pipes_up_to_dn200_and_single_beyond():
     assert twin.loc["L00001", "dn"] == single.loc["L00001", "dn"] == 200
     ratio = twin.loc["L00001", "heat_loss_w_per_m"] / single.loc["L00001", "heat_loss_w_per_m"]
     assert 0.45 < ratio < 0.75
-    # 12 MW of 35 °C heat becomes 16.7 MW: DN300 in series 2, beyond the twin range.
+    # 12 MW of 35 °C heat becomes 12·3.0305/2.0305 = 17.9 MW: beyond the twin range.
     fallback = _assess(routes.iloc[1:], big, pipes=PipesConfig(kind="twin")).loc["L00002"]
     assert fallback["dn"] > 200 and not fallback["twin"]
     with pytest.raises(InputError, match="pipes.series"):
