@@ -275,8 +275,8 @@ def heat_pump_cop(
     A 45 °C liquid-cooling source cooled to 35 °C, lifted to 80/50 °C. Carnot: the
     refrigerant evaporates at 30 °C (303.15 K) and condenses at 85 °C (358.15 K), so
     COP = 0.55 × 358.15/55 = 3.58 (without the approaches 0.55 × 353.15/45 = 4.32).
-    Lorenz: T̄_H = 337.95 + 5 = 342.95 K and T̄_L = 313.13 - 5 = 308.13 K, so COP =
-    0.65 × 342.95/34.82 = 6.40.
+    Lorenz: T̄_H = 337.93 + 5 = 342.93 K and T̄_L = 313.12 - 5 = 308.12 K, so COP =
+    0.65 × 342.93/34.81 = 6.40.
 
     >>> lift = {"source_temp_c": 45.0, "supply_temp_c": 80.0, "return_temp_c": 50.0}
     >>> round(float(heat_pump_cop(

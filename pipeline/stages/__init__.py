@@ -133,7 +133,17 @@ STAGES: tuple[Stage, ...] = (
         "allocate_heat",
         reads=("assessed_links", "sources", "demand_zones", "heat_networks"),
         writes=("allocation",),
-        config=("zones", "existing_networks"),
+        config=(
+            "region",
+            "zones",
+            "demand_profile",
+            "source_profile",
+            "pipes",
+            "carbon",
+            "existing_networks",
+        ),
+        input_files_of=("demand_profile", "source_profile"),
+        package_files=(*READERS, "pipeline/engineering/*.py", "pipeline/data/climate/*.csv"),
     ),
     Stage(
         "export_geopackage",

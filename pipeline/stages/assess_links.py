@@ -237,7 +237,8 @@ def assess_links(
     Examples
     --------
     A 3 MW, 35 °C source 1 km from a large zone on an 80/50 °C network, with a Carnot heat
-    pump (η 0.55): COP 0.55·353.15/55 = 3.53 lifts it to 3·3.53/2.53 = 4.19 MW, which
+    pump (η 0.55) and 5 K approaches: it evaporates at 35 - 10 - 5 = 20 °C and condenses
+    at 85 °C, so COP = 0.55·358.15/65 = 3.03 lifts it to 3·3.03/2.03 = 4.48 MW, which
     needs DN200 (series 2, a single pair). Its EN 13941 coefficients U_1 = 0.3401 and
     U_2 = 0.0158 W/mK give a loss of (U_1 - U_2)·(80 + 50 - 2·10) = 35.67 W/m for supply
     and return together: 35.67·1000·8760/10⁶ = 312.48 MWh a year.
@@ -258,7 +259,7 @@ def assess_links(
     ...     cfg).iloc[0]
     >>> fields = ["cop", "design_heat_mw", "dn", "heat_loss_w_per_m", "annual_heat_loss_mwh"]
     >>> link[fields].astype(float).round(2).tolist()
-    [3.53, 4.19, 200.0, 35.67, 312.48]
+    [3.03, 4.48, 200.0, 35.67, 312.48]
     """
     candidates = join_sources_and_zones(routes, sources, zones)
     routed = candidates["reason"].isna().to_numpy()

@@ -202,7 +202,9 @@ def export_layers(
     viable = links[links["reason"].isna()]
 
     per_sink = viable.groupby("sink_id").agg(
-        n_viable_links=("link_id", "size"), allocated_heat_mw=("allocated_heat_mw", "sum")
+        n_viable_links=("link_id", "size"),
+        allocated_heat_mw=("allocated_heat_mw", "sum"),
+        allocated_delivered_heat_mwh=("allocated_delivered_heat_mwh", "sum"),
     )
     sinks = pd.concat(
         [
@@ -230,6 +232,14 @@ def export_layers(
     sinks = sinks.join(per_sink, on="sink_id")
     sinks["n_viable_links"] = sinks["n_viable_links"].fillna(0).astype(int)
     sinks["allocated_heat_mw"] = sinks["allocated_heat_mw"].fillna(0.0)
+    sinks["allocated_delivered_heat_mwh"] = sinks["allocated_delivered_heat_mwh"].fillna(0.0)
+    annual = sinks["annual_demand_mwh"].to_numpy(dtype=float)
+    sinks["coverage_pct"] = np.divide(
+        100.0 * sinks["allocated_delivered_heat_mwh"].to_numpy(),
+        annual,
+        out=np.full(len(sinks), np.nan),
+        where=np.isfinite(annual) & (annual > 0),
+    )
     networks = networks.assign(
         geometry=[
             shapely.boundary(g) if g.geom_type.endswith("Polygon") else g for g in networks.geometry

@@ -239,6 +239,13 @@ def summary_section(layers: dict[str, gpd.GeoDataFrame], cfg: RegionFile) -> str
         f"{len(links)} viable links ({n_rec} recommended) and {len(rejected)} rejected "
         f"candidates within {cfg.routing.max_link_length_m:,.0f} m.</p>"
     )
+    if n_rec and "allocated_delivered_heat_mwh" in links:
+        summary += (
+            f"<p>Over a typical year, hour by hour, the recommended links deliver "
+            f"{links['allocated_delivered_heat_mwh'].sum():,.0f} MWh of heat and save "
+            f"{links['allocated_co2_saved_t_per_yr'].sum():,.0f} t CO2e net a year "
+            "(links that share a sink are counted together, cheapest first).</p>"
+        )
     return _section("Summary", summary)
 
 
@@ -325,6 +332,14 @@ def demand_zones_section(links: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> st
     table = zones[["zone_id", "annual_demand_mwh", "peak_demand_mw", "area_ha"]].copy()
     table["heat_offered_mw"] = table["zone_id"].map(offered).fillna(0.0)
     table["allocated_heat_mw"] = table["zone_id"].map(allocated).fillna(0.0)
+    if "allocated_delivered_heat_mwh" in links and len(links):
+        delivered = links.groupby("zone_id")["allocated_delivered_heat_mwh"].sum()
+        table["allocated_delivered_heat_mwh"] = table["zone_id"].map(delivered).fillna(0.0)
+        table["coverage_pct"] = (
+            100.0
+            * table["allocated_delivered_heat_mwh"]
+            / table["annual_demand_mwh"].where(table["annual_demand_mwh"] > 0)
+        )
     return _section("Demand zones", _table(table))
 
 

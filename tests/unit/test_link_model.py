@@ -683,6 +683,8 @@ def test_assess_links_keeps_unrouted_pairs_and_names_costs_by_currency():
         "civils_factor",
         "allocated_heat_mw",
         "allocated_source_heat_mw",
+        "allocated_delivered_heat_mwh",
+        "allocated_co2_saved_t_per_yr",
         "recommended",
     }
     assert set(LAYERS["links"][1]) - later <= set(eur.reset_index().columns)
