@@ -216,6 +216,7 @@ def _link_columns(links: pd.DataFrame) -> list[str]:
         "dn",
         "design_heat_mw",
         "allocated_heat_mw",
+        "coverage_pct",
         "heat_loss_pct",
         _lcoh_column(links),
     )
@@ -239,6 +240,16 @@ def summary_section(layers: dict[str, gpd.GeoDataFrame], cfg: RegionFile) -> str
         f"{len(links)} viable links ({n_rec} recommended) and {len(rejected)} rejected "
         f"candidates within {cfg.routing.max_link_length_m:,.0f} m.</p>"
     )
+    too_cold = (
+        links["summer_too_cold"].fillna(False).astype(bool) if "summer_too_cold" in links else []
+    )
+    if any(too_cold):
+        summary += (
+            f"<p>{int(sum(too_cold))} viable links lose so much supply temperature at summer "
+            f"flow that the sink gets less than it can use "
+            f"({html.escape(', '.join(links.loc[too_cold, 'link_id']))}): see "
+            "<code>supply_temp_drop_summer_k</code>.</p>"
+        )
     if n_rec and "allocated_delivered_heat_mwh" in links:
         summary += (
             f"<p>Over a typical year, hour by hour, the recommended links deliver "
