@@ -31,6 +31,7 @@ log = logging.getLogger("heatlink.readers.profiles")
 
 DAYS_PER_YEAR = HOURS_PER_YEAR // HOURS_PER_DAY
 EARTH_RADIUS_KM = 6371.0
+FAR_CLIMATE_KM = 300.0  # beyond this the nearest shipped series gets a warning
 
 
 def nearest_climate(lon: float, lat: float) -> tuple[str, float]:
@@ -58,6 +59,14 @@ def climate_temperatures(cfg: DemandProfileConfig, region: RegionConfig) -> tupl
         w, s, e, n = region.bbox_wgs84()
         climate, km = nearest_climate((w + e) / 2, (s + n) / 2)
         described = f"climate {climate} (nearest shipped series, {km:.0f} km from the centre)"
+        if km > FAR_CLIMATE_KM:
+            log.warning(
+                "the nearest shipped climate series, %s, is %.0f km from the region's centre; "
+                "its seasons may not be the region's: give your own hourly temperatures or "
+                "demand in demand_profile.path",
+                climate,
+                km,
+            )
     elif cfg.climate in ids:
         climate, described = cfg.climate, f"climate {cfg.climate}"
     else:

@@ -173,3 +173,25 @@ def test_delivered_heat_never_exceeds_demand_or_supply(
     assert delivered_mwh <= available.sum() + HOURS * tol
     assert delivered_mwh == pytest.approx(delivered.sum(), abs=HOURS * tol)
     assert sent_mwh == pytest.approx(delivered_mwh + lost_mwh, abs=HOURS * tol)
+
+
+def test_a_far_away_nearest_climate_is_used_with_a_warning(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from pipeline.config import DemandProfileConfig, RegionConfig
+    from pipeline.readers.profiles import climate_temperatures, nearest_climate
+
+    # central Aalborg: London is nearer than Helsinki, but still over 900 km away
+    climate, km = nearest_climate(9.92, 57.05)
+    assert climate == "GB-london" and 900 < km < 930
+    aalborg = RegionConfig(crs=25832, bbox=(9.91, 57.04, 9.93, 57.06), bbox_crs=4326)
+    with caplog.at_level("WARNING", logger="heatlink.readers.profiles"):
+        temps, described = climate_temperatures(DemandProfileConfig(), aalborg)
+    assert "GB-london" in described and temps.shape == (HOURS_PER_YEAR,)
+    assert "913 km" in caplog.text or "914 km" in caplog.text
+    # near a shipped station there is no warning
+    caplog.clear()
+    helsinki = RegionConfig(crs=3067, bbox=(24.93, 60.16, 24.95, 60.18), bbox_crs=4326)
+    with caplog.at_level("WARNING", logger="heatlink.readers.profiles"):
+        climate_temperatures(DemandProfileConfig(), helsinki)
+    assert caplog.text == ""
