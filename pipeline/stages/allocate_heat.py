@@ -317,7 +317,7 @@ def year_of_allocation(
         {
             "link_id": merged["link_id"].to_numpy(),
             "allocated_delivered_heat_mwh": delivered.to_numpy(),
-            "allocated_co2_saved_t_per_yr": np.where(delivered.to_numpy() > 0, co2, 0.0),
+            "allocated_co2_saved_t_per_yr": co2,
         }
     )
     return allocation[["link_id"]].merge(out, on="link_id", how="left")

@@ -133,3 +133,30 @@ def test_an_unlimited_network_takes_every_allocated_megawatt() -> None:
     assert got["allocated_delivered_heat_mwh"].tolist() == pytest.approx(
         [8760.0 - 87.6, 17_520.0 - 87.6]
     )
+
+
+def test_a_recommended_link_whose_sink_is_already_full_only_keeps_its_pipe_warm() -> None:
+    # A 1,000 MWh/yr flat zone (0.114 MW) that the cheaper 5 MW link fills alone; the other
+    # link sends only its pipe loss, 10 W/m over 1 km = 10 kW, 87.6 MWh a year, all lost,
+    # with 87.6/3 = 29.2 MWh of heat-pump electricity: a net CO2 cost.
+    links = pd.DataFrame(
+        {
+            "link_id": ["FIRST", "SECOND"],
+            "sink_id": ["Z", "Z"],
+            "cop": [3.0, 3.0],
+            "heat_loss_w_per_m": [0.0, 10.0],
+            "route_length_m": [1000.0, 1000.0],
+            "heat_sent_mwh": [1000.0, 1000.0],
+            "pump_electricity_mwh": [0.0, 0.0],
+            "lcoh_eur_per_mwh": [40.0, 50.0],
+        }
+    )
+    allocation = pd.DataFrame({"link_id": ["FIRST", "SECOND"], "allocated_heat_mw": [5.0, 5.0]})
+    carbon = CarbonConfig()
+    got = year_of_allocation(
+        links, allocation, {"Z": 1000.0}, YearShapes.flat(), pipes=PipesConfig(), carbon=carbon
+    ).set_index("link_id")
+    assert got.loc["FIRST", "allocated_delivered_heat_mwh"] == pytest.approx(1000.0)
+    assert got.loc["SECOND", "allocated_delivered_heat_mwh"] == pytest.approx(0.0, abs=1e-9)
+    expected = -87.6 / 3.0 * carbon.grid_factor_kg_per_kwh
+    assert got.loc["SECOND", "allocated_co2_saved_t_per_yr"] == pytest.approx(expected)

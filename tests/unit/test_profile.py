@@ -195,3 +195,80 @@ def test_a_far_away_nearest_climate_is_used_with_a_warning(
     with caplog.at_level("WARNING", logger="heatlink.readers.profiles"):
         climate_temperatures(DemandProfileConfig(), helsinki)
     assert caplog.text == ""
+
+
+def test_many_links_are_balanced_in_chunks_as_one_by_one() -> None:
+    # 600 links x 8,760 hours is more than one chunk: the chunks must cover every link once.
+    rng = np.random.default_rng(1)
+    n = 600
+    source = rng.uniform(0, 50_000, n)
+    capacity = rng.uniform(0.1, 10, n)
+    demand = rng.uniform(100, 80_000, n)
+    loss = rng.uniform(0, 0.2, n)
+    shape = default_shape()
+    year = annual_heat_balance_mwh(
+        source_mwh=source,
+        source_shape=FLAT,
+        capacity_mw=capacity,
+        demand_mwh=demand,
+        demand_shape=shape,
+        heat_loss_mw=loss,
+    )
+    for i in (0, 227, 228, 229, 456, 599):
+        one = annual_heat_balance_mwh(
+            source_mwh=source[i],
+            source_shape=FLAT,
+            capacity_mw=capacity[i],
+            demand_mwh=demand[i],
+            demand_shape=shape,
+            heat_loss_mw=loss[i],
+        )
+        for got, want in zip(year, one, strict=True):
+            assert got[i] == pytest.approx(float(want), rel=1e-12)
+
+
+def test_shapes_and_inputs_are_checked() -> None:
+    from pipeline.engineering.profile import shape_of
+
+    # values summing to less than 1 are scaled up, not refused
+    assert shape_of([0.1, 0.3]).tolist() == pytest.approx([0.25, 0.75])
+    with pytest.raises(ValueError, match="positive sum"):
+        shape_of([0.0, 0.0])
+    with pytest.raises(ValueError, match="finite"):
+        shape_of([1.0, np.inf])
+    with pytest.raises(ValueError, match="profile values must not be negative"):
+        shape_of([1.0, -1.0], what="profile values")
+    weight = [0.0, 1.0, 3.0]
+    assert demand_shape(weight, hot_water_share=0.0).tolist() == pytest.approx([0, 0.25, 0.75])
+    assert demand_shape(weight, hot_water_share=1.0).tolist() == pytest.approx([1 / 3] * 3)
+    for share in (-0.1, 1.1):
+        with pytest.raises(ValueError, match="hot_water_share"):
+            demand_shape(weight, hot_water_share=share)
+    with pytest.raises(ValueError, match="space-heating weights must be finite"):
+        demand_shape([0.0, 0.0], hot_water_share=0.2)
+    kwargs = {
+        "source_mwh": [1.0],
+        "capacity_mw": [1.0],
+        "demand_mwh": [1.0],
+        "heat_loss_mw": [0.0],
+    }
+    with pytest.raises(ValueError, match="one length"):
+        hourly_heat_balance_mwh(source_shape=FLAT, demand_shape=FLAT[:-1], **kwargs)
+    with pytest.raises(ValueError, match="1-D"):
+        hourly_heat_balance_mwh(
+            source_shape=FLAT.reshape(2, -1), demand_shape=FLAT.reshape(2, -1), **kwargs
+        )
+    with pytest.raises(ValueError, match="at least one hour"):
+        annual_heat_balance_mwh(
+            source_shape=FLAT, demand_shape=FLAT, mask=np.zeros(HOURS_PER_YEAR, bool), **kwargs
+        )
+    # a mask of hours, not of 0/1 indices
+    mask = np.zeros(HOURS_PER_YEAR, int)
+    mask[-1] = 1
+    year = annual_heat_balance_mwh(
+        source_shape=FLAT,
+        demand_shape=default_shape(),
+        mask=mask,
+        **{**kwargs, "source_mwh": [1e9], "capacity_mw": [1e9], "demand_mwh": [8760.0]},
+    )
+    assert float(year.mean_sent_in_mask_mw[0]) == pytest.approx(8760.0 * default_shape()[-1])
