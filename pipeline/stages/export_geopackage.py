@@ -167,40 +167,9 @@ def _network_qa(
     )
 
 
-def with_allocation(links: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gpd.GeoDataFrame:
-    """The assessed links with their allocation; ``recommended`` is False where none."""
-    links = links.merge(allocation, on="link_id", how="left")
-    links["recommended"] = links["recommended"].fillna(False).astype(bool)
-    return links
-
-
-def export_layers(
-    sources: gpd.GeoDataFrame,
-    zones: gpd.GeoDataFrame,
-    networks: gpd.GeoDataFrame,
-    links: gpd.GeoDataFrame,
-    attachments: gpd.GeoDataFrame,
-    segments: gpd.GeoDataFrame,
-    *,
-    currency: str = "EUR",
-    routing: RoutingConfig | None = None,
-) -> dict[str, gpd.GeoDataFrame]:
-    """Shape the stage outputs into the GeoPackage layers of :func:`layer_fields`.
-
-    ``links`` are the assessed links with their allocation (:func:`with_allocation`).
-    """
-    routing = routing or RoutingConfig()
-    crs = sources.crs
-    snap = attachments.set_index(["kind", "id"])["snap_distance_m"]
-
-    def snapped(kind: str, ids: pd.Series) -> np.ndarray:
-        return snap.reindex(pd.MultiIndex.from_arrays([[kind] * len(ids), ids])).to_numpy()
-
-    sources = sources.assign(snap_distance_m=snapped("site", sources["site_id"]))
-    zones = zones.assign(snap_distance_m=snapped("zone", zones["zone_id"]))
-    networks = networks.assign(snap_distance_m=snapped("network", networks["network_id"]))
-    viable = links[links["reason"].isna()]
-
+def _sinks(zones: pd.DataFrame, networks: pd.DataFrame, viable: pd.DataFrame) -> pd.DataFrame:
+    """Every zone and existing network as a sink, with what its viable links offer and
+    what the allocation delivers to it over a year."""
     per_sink = viable.groupby("sink_id").agg(
         n_viable_links=("link_id", "size"),
         allocated_heat_mw=("allocated_heat_mw", "sum"),
@@ -240,6 +209,44 @@ def export_layers(
         out=np.full(len(sinks), np.nan),
         where=np.isfinite(annual) & (annual > 0),
     )
+    return sinks
+
+
+def with_allocation(links: gpd.GeoDataFrame, allocation: pd.DataFrame) -> gpd.GeoDataFrame:
+    """The assessed links with their allocation; ``recommended`` is False where none."""
+    links = links.merge(allocation, on="link_id", how="left")
+    links["recommended"] = links["recommended"].fillna(False).astype(bool)
+    return links
+
+
+def export_layers(
+    sources: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    networks: gpd.GeoDataFrame,
+    links: gpd.GeoDataFrame,
+    attachments: gpd.GeoDataFrame,
+    segments: gpd.GeoDataFrame,
+    *,
+    currency: str = "EUR",
+    routing: RoutingConfig | None = None,
+) -> dict[str, gpd.GeoDataFrame]:
+    """Shape the stage outputs into the GeoPackage layers of :func:`layer_fields`.
+
+    ``links`` are the assessed links with their allocation (:func:`with_allocation`).
+    """
+    routing = routing or RoutingConfig()
+    crs = sources.crs
+    snap = attachments.set_index(["kind", "id"])["snap_distance_m"]
+
+    def snapped(kind: str, ids: pd.Series) -> np.ndarray:
+        return snap.reindex(pd.MultiIndex.from_arrays([[kind] * len(ids), ids])).to_numpy()
+
+    sources = sources.assign(snap_distance_m=snapped("site", sources["site_id"]))
+    zones = zones.assign(snap_distance_m=snapped("zone", zones["zone_id"]))
+    networks = networks.assign(snap_distance_m=snapped("network", networks["network_id"]))
+    viable = links[links["reason"].isna()]
+
+    sinks = _sinks(zones, networks, viable)
     networks = networks.assign(
         geometry=[
             shapely.boundary(g) if g.geom_type.endswith("Polygon") else g for g in networks.geometry
