@@ -186,6 +186,24 @@ def hourly_from_daily(daily_values: ArrayLike) -> NDArray[np.float64]:
     return np.repeat(np.asarray(daily_values, dtype=float) / HOURS_PER_DAY, HOURS_PER_DAY)
 
 
+def share_pct(part: ArrayLike, whole: ArrayLike) -> NDArray[np.float64]:
+    """100·part/whole: a share in percent, NaN where the whole is not positive or not
+    finite (an unlimited sink has no coverage).
+
+    Examples
+    --------
+    >>> share_pct([30.0, 1.0, 1.0], [40.0, 0.0, np.inf]).tolist()
+    [75.0, nan, nan]
+    """
+    whole = np.asarray(whole, dtype=float)
+    return np.divide(
+        100.0 * np.asarray(part, dtype=float),
+        whole,
+        out=np.full(whole.shape, np.nan),
+        where=np.isfinite(whole) & (whole > 0),
+    )
+
+
 class AnnualBalance(NamedTuple):
     """A link's heat in a year, summed hour by hour (:func:`annual_heat_balance_mwh`)."""
 

@@ -89,7 +89,12 @@ from pipeline.engineering.heat_pump import (
 )
 from pipeline.engineering.hydraulics import annual_pumping_electricity_mwh, size_pipes
 from pipeline.engineering.prices import PRICE_INDICES, price_in_output_basis
-from pipeline.engineering.profile import HOURS_PER_YEAR, YearShapes, annual_heat_balance_mwh
+from pipeline.engineering.profile import (
+    HOURS_PER_YEAR,
+    YearShapes,
+    annual_heat_balance_mwh,
+    share_pct,
+)
 from pipeline.engineering.viability import (
     REASON_SEPARATOR,
     ViabilityLimits,
@@ -501,26 +506,15 @@ def balance_energy(
         heat_sent_mwh=sent,
         delivered_heat_mwh=delivered,
         annual_heat_loss_mwh=lost,
-        heat_loss_pct=_percent(lost, sent),
-        coverage_pct=_percent(delivered, np.where(np.isinf(demand), np.nan, demand)),
-        source_utilisation_pct=_percent(sent, output_mwh),
-        summer_flow_pct=_percent(
+        heat_loss_pct=share_pct(lost, sent),
+        coverage_pct=share_pct(delivered, demand),
+        source_utilisation_pct=share_pct(sent, output_mwh),
+        summer_flow_pct=share_pct(
             np.asarray(balance.mean_sent_in_mask_mw, dtype=float).reshape(len(links)), design
         ),
         source_heat_mwh=source_heat,
         hp_electricity_mwh=hp_electricity,
         linear_heat_density_mwh_per_m=linear_heat_density_mwh_per_m(delivered, length),
-    )
-
-
-def _percent(part: np.ndarray, whole: np.ndarray) -> np.ndarray:
-    """100·part/whole, NaN where the whole is not positive or not known."""
-    whole = np.asarray(whole, dtype=float)
-    return np.divide(
-        100.0 * np.asarray(part, dtype=float),
-        whole,
-        out=np.full(whole.shape, np.nan),
-        where=np.isfinite(whole) & (whole > 0),
     )
 
 

@@ -40,6 +40,7 @@ import shapely
 from pipeline import __version__
 from pipeline.config import RegionFile, RoutingConfig
 from pipeline.data import load_fields, load_style
+from pipeline.engineering.profile import share_pct
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
 from pipeline.stages import STAGE_NAMES, region_input_files
@@ -202,12 +203,8 @@ def _sinks(zones: pd.DataFrame, networks: pd.DataFrame, viable: pd.DataFrame) ->
     sinks["n_viable_links"] = sinks["n_viable_links"].fillna(0).astype(int)
     sinks["allocated_heat_mw"] = sinks["allocated_heat_mw"].fillna(0.0)
     sinks["allocated_delivered_heat_mwh"] = sinks["allocated_delivered_heat_mwh"].fillna(0.0)
-    annual = sinks["annual_demand_mwh"].to_numpy(dtype=float)
-    sinks["coverage_pct"] = np.divide(
-        100.0 * sinks["allocated_delivered_heat_mwh"].to_numpy(),
-        annual,
-        out=np.full(len(sinks), np.nan),
-        where=np.isfinite(annual) & (annual > 0),
+    sinks["coverage_pct"] = share_pct(
+        sinks["allocated_delivered_heat_mwh"], sinks["annual_demand_mwh"]
     )
     return sinks
 

@@ -41,6 +41,7 @@ import shapely
 
 from pipeline import __version__
 from pipeline.config import RegionFile
+from pipeline.engineering.profile import share_pct
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
 from pipeline.stages import region_input_files
@@ -346,10 +347,8 @@ def demand_zones_section(links: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> st
     if "allocated_delivered_heat_mwh" in links and len(links):
         delivered = links.groupby("zone_id")["allocated_delivered_heat_mwh"].sum()
         table["allocated_delivered_heat_mwh"] = table["zone_id"].map(delivered).fillna(0.0)
-        table["coverage_pct"] = (
-            100.0
-            * table["allocated_delivered_heat_mwh"]
-            / table["annual_demand_mwh"].where(table["annual_demand_mwh"] > 0)
+        table["coverage_pct"] = share_pct(
+            table["allocated_delivered_heat_mwh"], table["annual_demand_mwh"]
         )
     return _section("Demand zones", _table(table))
 
