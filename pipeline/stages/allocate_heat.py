@@ -76,8 +76,9 @@ class FlowLimits:
 
 
 def cost_column(links: pd.DataFrame) -> str:
-    """The levelised-cost column (``lcoh_<currency>_per_mwh``), else ``heat_loss_pct``."""
-    lcoh = [c for c in links.columns if c.startswith("lcoh_") and c.endswith("_per_mwh")]
+    """The levelised cost of heat to the sink (``lcoh_transmission_<currency>_per_mwh``),
+    else ``heat_loss_pct``."""
+    lcoh = [c for c in links.columns if c.startswith("lcoh_transmission_")]
     return lcoh[0] if lcoh else "heat_loss_pct"
 
 
@@ -275,7 +276,7 @@ def year_of_allocation(
     >>> links = pd.DataFrame({"link_id": ["L1", "L2"], "sink_id": ["Z", "Z"],
     ...     "cop": [np.nan, np.nan], "heat_loss_w_per_m": [0.0, 0.0],
     ...     "route_length_m": [100.0, 100.0], "heat_sent_mwh": [8760.0, 8760.0],
-    ...     "pump_electricity_mwh": [0.0, 0.0], "lcoh_eur_per_mwh": [20.0, 30.0]})
+    ...     "pump_electricity_mwh": [0.0, 0.0], "lcoh_transmission_eur_per_mwh": [20.0, 30.0]})
     >>> allocation = pd.DataFrame({"link_id": ["L1", "L2"], "allocated_heat_mw": [1.0, 1.0]})
     >>> year = year_of_allocation(links, allocation, {"Z": 13_140.0}, YearShapes.flat(),
     ...     pipes=PipesConfig(), carbon=CarbonConfig())

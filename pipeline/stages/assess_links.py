@@ -284,12 +284,12 @@ def assess_links(
 
 
 def cost_field_names(currency: str) -> dict[str, str]:
-    """Output names of the cost fields for a currency code, e.g. ``lcoh_eur_per_mwh``.
+    """Output names of the cost fields for a currency code, e.g. ``lcoh_transmission_eur_per_mwh``.
 
     Examples
     --------
     >>> cost_field_names("GBP")["lcoh"]
-    'lcoh_gbp_per_mwh'
+    'lcoh_transmission_gbp_per_mwh'
     """
     cur = currency.lower()
     return {
@@ -299,7 +299,7 @@ def cost_field_names(currency: str) -> dict[str, str]:
         "capex": f"capex_{cur}",
         "om_cost": f"om_cost_{cur}_per_yr",
         "electricity_cost": f"electricity_cost_{cur}_per_yr",
-        "lcoh": f"lcoh_{cur}_per_mwh",
+        "lcoh": f"lcoh_transmission_{cur}_per_mwh",
     }
 
 

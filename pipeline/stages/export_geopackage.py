@@ -75,7 +75,7 @@ def layer_fields(currency: str) -> dict[str, tuple[str, list[str]]]:
     Examples
     --------
     >>> [f for f in layer_fields("GBP")["links"][1] if f.startswith("lcoh")]
-    ['lcoh_gbp_per_mwh']
+    ['lcoh_transmission_gbp_per_mwh']
     """
     fields = load_fields()
     cur = "_" + currency.lower()
@@ -297,12 +297,12 @@ def field_descriptions(currency: str) -> pd.DataFrame:
 def style_rows(layers: dict[str, gpd.GeoDataFrame], currency: str) -> pd.DataFrame:
     """The ``layer_styles`` rows: one default QGIS style per styled layer."""
     rows = []
-    lcoh = f"lcoh_{currency.lower()}_per_mwh"
+    lcoh = f"lcoh_transmission_{currency.lower()}_per_mwh"
     for name, file in STYLE_FILES.items():
         qml = load_style(file)
         if name == "links":
             if lcoh in layers["links"].columns and layers["links"][lcoh].notna().any():
-                qml = qml.replace('attr="lcoh_eur_per_mwh"', f'attr="{lcoh}"')
+                qml = qml.replace('attr="lcoh_transmission_eur_per_mwh"', f'attr="{lcoh}"')
             else:
                 qml = load_style("links_heat_loss.qml")
         rows.append(

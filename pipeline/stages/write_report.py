@@ -199,7 +199,7 @@ def _section(title: str, body: str) -> str:
 
 def _lcoh_column(links: pd.DataFrame) -> str | None:
     """The levelised-cost column (its name carries the currency), if the links have one."""
-    return next((c for c in links.columns if c.startswith("lcoh_")), None)
+    return next((c for c in links.columns if c.startswith("lcoh_transmission_")), None)
 
 
 def _ranking_column(links: pd.DataFrame) -> str:

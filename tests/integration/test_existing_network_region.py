@@ -85,7 +85,7 @@ def test_allocation_treats_the_network_by_its_demand_setting(network_run) -> Non
     if annual is None:
         # No cap: the network can take all the heat-pump output, and since it uses the
         # whole output its heat is cheaper than the zone's; the zone gets nothing.
-        assert net["lcoh_eur_per_mwh"] < zone["lcoh_eur_per_mwh"]
+        assert net["lcoh_transmission_eur_per_mwh"] < zone["lcoh_transmission_eur_per_mwh"]
         expected = {"N0001": (whole_kw, True), "Z0001": (0.0, False)}
     else:
         # annual_demand_mwh 4,000 MWh over 2,000 full-load hours: 2 MW. The zone takes its

@@ -175,8 +175,10 @@ def test_the_assessed_3_mw_source_gets_its_whole_heat_pump_output():
         ),
     )
     assert links["design_heat_mw"].iloc[0] == pytest.approx(4.47747, abs=1e-5)
-    assert cost_column(links) == "lcoh_eur_per_mwh"
-    out = allocate_heat(links, {"AIR": 3.0}, {"BIG": 20.0}, cost="lcoh_eur_per_mwh").iloc[0]
+    assert cost_column(links) == "lcoh_transmission_eur_per_mwh"
+    out = allocate_heat(
+        links, {"AIR": 3.0}, {"BIG": 20.0}, cost="lcoh_transmission_eur_per_mwh"
+    ).iloc[0]
     assert out["allocated_heat_mw"] == 4.477
     assert out["allocated_source_heat_mw"] == pytest.approx(2.99969, abs=1e-5)
     assert out["allocated_source_heat_mw"] <= 3.0

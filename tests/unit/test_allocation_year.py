@@ -76,7 +76,7 @@ def test_the_cheaper_link_comes_first_and_the_rest_is_left_to_the_other() -> Non
             "route_length_m": [100.0, 100.0, 100.0],
             "heat_sent_mwh": [43_800.0, 43_800.0, 43_800.0],
             "pump_electricity_mwh": [43.8, 43.8, 43.8],
-            "lcoh_eur_per_mwh": [60.0, 40.0, 10.0],
+            "lcoh_transmission_eur_per_mwh": [60.0, 40.0, 10.0],
         }
     )
     allocation = pd.DataFrame(
@@ -117,7 +117,7 @@ def test_an_unlimited_network_takes_every_allocated_megawatt() -> None:
             "route_length_m": [1000.0, 1000.0],
             "heat_sent_mwh": [8760.0, 17_520.0],
             "pump_electricity_mwh": [0.0, 0.0],
-            "lcoh_eur_per_mwh": [30.0, 40.0],
+            "lcoh_transmission_eur_per_mwh": [30.0, 40.0],
         }
     )
     allocation = pd.DataFrame({"link_id": ["L1", "L2"], "allocated_heat_mw": [1.0, 2.0]})
@@ -148,7 +148,7 @@ def test_a_recommended_link_whose_sink_is_already_full_only_keeps_its_pipe_warm(
             "route_length_m": [1000.0, 1000.0],
             "heat_sent_mwh": [1000.0, 1000.0],
             "pump_electricity_mwh": [0.0, 0.0],
-            "lcoh_eur_per_mwh": [40.0, 50.0],
+            "lcoh_transmission_eur_per_mwh": [40.0, 50.0],
         }
     )
     allocation = pd.DataFrame({"link_id": ["FIRST", "SECOND"], "allocated_heat_mw": [5.0, 5.0]})

@@ -530,8 +530,10 @@ def test_assess_links_energy_carbon_and_cost_hand_values():
         + link["om_cost_eur_per_yr"]
         + link["electricity_cost_eur_per_yr"]
     )
-    assert link["lcoh_eur_per_mwh"] == pytest.approx(annual / link["delivered_heat_mwh"])
-    assert link["lcoh_eur_per_mwh"] == pytest.approx(62.37, abs=0.01)
+    assert link["lcoh_transmission_eur_per_mwh"] == pytest.approx(
+        annual / link["delivered_heat_mwh"]
+    )
+    assert link["lcoh_transmission_eur_per_mwh"] == pytest.approx(62.37, abs=0.01)
     assert pd.isna(link["reason"])
     # An explicitly flat year gives the same link.
     flat = assess_links(
@@ -564,7 +566,7 @@ def test_assess_links_without_heat_pump_and_with_civils_factor():
     assert dear["pipe_capex_eur"] == pytest.approx(1.4 * plain["pipe_capex_eur"])
     assert dear["station_capex_eur"] == plain["station_capex_eur"]
     assert dear["capex_eur"] == pytest.approx(plain["capex_eur"] + 0.4 * plain["pipe_capex_eur"])
-    assert dear["lcoh_eur_per_mwh"] > plain["lcoh_eur_per_mwh"]
+    assert dear["lcoh_transmission_eur_per_mwh"] > plain["lcoh_transmission_eur_per_mwh"]
 
 
 def test_assess_links_rejects_with_every_failed_reason():
@@ -605,7 +607,7 @@ def test_source_that_cannot_cover_the_loss_delivers_nothing():
     assert link["annual_heat_loss_mwh"] == link["heat_sent_mwh"]
     assert link["heat_loss_pct"] == 100
     assert link["reason"].endswith("too_small")
-    assert np.isnan(link["lcoh_eur_per_mwh"])
+    assert np.isnan(link["lcoh_transmission_eur_per_mwh"])
     # The stations are still costed: 0.001 MW · 190,000 EUR/MW (2015) · 1.0506 = 199.61 EUR.
     assert link["station_capex_eur"] == pytest.approx(199.614)
 
@@ -670,10 +672,12 @@ def test_assess_links_keeps_unrouted_pairs_and_names_costs_by_currency():
         0.85 * eur.loc["L00001", "pipe_capex_eur"]
     )
     assert links.loc["L00009", "reason"] == "unreachable"
-    assert np.isnan(links.loc["L00009", "lcoh_gbp_per_mwh"])
+    assert np.isnan(links.loc["L00009", "lcoh_transmission_gbp_per_mwh"])
     # The GeoPackage fields follow the currency, and LAYERS is the EUR contract.
     fields = layer_fields("GBP")["links"][1]
-    assert "lcoh_gbp_per_mwh" in fields and "lcoh_eur_per_mwh" not in fields
+    assert (
+        "lcoh_transmission_gbp_per_mwh" in fields and "lcoh_transmission_eur_per_mwh" not in fields
+    )
     assert set(names.values()) <= set(fields)
     assert layer_fields("EUR") == LAYERS
     # every links field but those of routing and allocation comes from assess_links
