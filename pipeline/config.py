@@ -543,6 +543,22 @@ class SourceProfileConfig(Section):
     )
 
 
+class DistributionConfig(Section):
+    """The zones' own distribution networks, costed from heat density (Persson & Werner
+    2011, as Hotmaps uses it) for the delivered levelised cost of heat."""
+
+    specific_demand_kwh_per_m2: Positive = Field(
+        default=140.0,
+        description="Heat demand per m2 of building floor area a year, which turns a zone's "
+        "heat density into its plot ratio (assumption, about 0.5 GJ/m2).",
+    )
+    area_type: Literal["auto", "inner_city", "outer_city", "park"] = Field(
+        default="auto",
+        description="Construction-cost class of the zones' streets; auto by plot ratio "
+        "(park below 0.3, outer city from 0.3, inner city from 0.5).",
+    )
+
+
 class RoutingConfig(Section):
     """How candidate pipe routes are searched."""
 
@@ -896,6 +912,7 @@ class RegionFile(Section):
     zones: ZonesConfig = ZonesConfig()
     demand_profile: DemandProfileConfig = DemandProfileConfig()
     source_profile: SourceProfileConfig = SourceProfileConfig()
+    distribution: DistributionConfig = DistributionConfig()
     routing: RoutingConfig = RoutingConfig()
     existing_networks: ExistingNetworksConfig | None = None
     network: NetworkConfig = NetworkConfig()

@@ -119,6 +119,7 @@ STAGES: tuple[Stage, ...] = (
             "carbon",
             "cost",
             "viability",
+            "distribution",
             "existing_networks",
         ),
         input_files_of=("demand_profile", "source_profile"),

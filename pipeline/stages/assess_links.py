@@ -14,7 +14,8 @@ Outputs
     ``too_small``, in that order). Cost fields carry the currency in their names.
 Config keys
     ``network.*``, ``pipes.*``, ``heat_pump.*``, ``carbon.*``, ``cost.*``,
-    ``viability.*``; ``demand_profile.*`` and ``source_profile.*`` (the year's shapes),
+    ``viability.*``, ``distribution.*``; ``demand_profile.*`` and ``source_profile.*``
+    (the year's shapes),
     ``region.bbox`` (the nearest climate series); ``existing_networks.annual_demand_mwh``,
     ``.supply_temp_c`` and ``.return_temp_c`` for links to existing networks.
 
@@ -35,8 +36,10 @@ Method (``docs/methodology.md`` gives every formula and source)
     flow follow. Check summer supply: the supply's drop at the summer flow, and whether it
     leaves the sink too cold. Add pumping electricity (pipe friction and stations). Count
     carbon saving: net CO2, annual and lifetime separately. Cost links: capex by component
-    (pipe, heat pump by size, stations), O&M, electricity and LCOH, every price brought
-    once to the output currency and price year. Apply viability rules. Fill candidates:
+    (pipe, heat pump by size, stations), O&M, electricity and LCOH to the zone's edge,
+    every price brought once to the output currency and price year. Add distribution
+    cost: the zone's own network per MWh from its heat density, and the delivered LCOH.
+    Apply viability rules. Fill candidates:
     the link fields on every candidate, missing where the pair was not routed.
 """
 
@@ -53,6 +56,7 @@ from pipeline.config import (
     CarbonConfig,
     CostConfig,
     DemandProfileConfig,
+    DistributionConfig,
     ExistingNetworksConfig,
     HeatPumpConfig,
     NetworkConfig,
@@ -67,8 +71,14 @@ from pipeline.engineering.cost import (
     PERSSON_WERNER_PRICE_YEAR,
     STATION_PRICE_YEAR,
     annualised_capex_per_yr,
+    capital_recovery_factor,
     levelised_cost_of_heat_per_mwh,
     persson_werner_pipe_cost_eur_per_m,
+)
+from pipeline.engineering.distribution import (
+    area_type_for_plot_ratio,
+    distribution_cost_eur_per_mwh,
+    plot_ratio,
 )
 from pipeline.engineering.heat_loss import (
     Trench,
@@ -158,7 +168,13 @@ PIPE_FIELDS = (
 TWIN_FIELDS = ("casing_outer_diameter_mm", "casing_wall_mm", "media_gap_mm")
 """Twin-casing columns a link carries, prefixed ``twin_`` (NaN for a single pair)."""
 
-MERGED_COLUMNS = ["heat_available_mw", "source_temp_c", "annual_demand_mwh", "peak_demand_mw"]
+MERGED_COLUMNS = [
+    "heat_available_mw",
+    "source_temp_c",
+    "annual_demand_mwh",
+    "peak_demand_mw",
+    "area_ha",
+]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,6 +195,7 @@ class AssessmentConfig:
     existing_networks: ExistingNetworksConfig | None = None
     demand_profile: DemandProfileConfig = DemandProfileConfig()
     source_profile: SourceProfileConfig = SourceProfileConfig()
+    distribution: DistributionConfig = DistributionConfig()
 
     @classmethod
     def from_region(cls, cfg: RegionFile) -> AssessmentConfig:
@@ -193,6 +210,7 @@ class AssessmentConfig:
             existing_networks=cfg.existing_networks,
             demand_profile=cfg.demand_profile,
             source_profile=cfg.source_profile,
+            distribution=cfg.distribution,
         )
 
 
@@ -277,6 +295,7 @@ def assess_links(
     links = add_pumping_electricity(links, cfg.pipes)
     links = count_carbon_saving(links, cfg.carbon, lifetime_years=cfg.cost.pipe_lifetime_years)
     links = cost_links(links, cfg.heat_pump, cfg.cost)
+    links = add_distribution_cost(links, cfg.distribution, cfg.cost)
     links = apply_viability_rules(links, cfg.viability)
     return fill_candidates(
         candidates, routed, links, currency=cfg.cost.currency, series=cfg.pipes.series
@@ -300,6 +319,8 @@ def cost_field_names(currency: str) -> dict[str, str]:
         "om_cost": f"om_cost_{cur}_per_yr",
         "electricity_cost": f"electricity_cost_{cur}_per_yr",
         "lcoh": f"lcoh_transmission_{cur}_per_mwh",
+        "distribution": f"distribution_{cur}_per_mwh",
+        "lcoh_delivered": f"lcoh_delivered_{cur}_per_mwh",
     }
 
 
@@ -307,14 +328,16 @@ def join_sources_and_zones(
     routes: gpd.GeoDataFrame, sources: pd.DataFrame, zones: pd.DataFrame
 ) -> gpd.GeoDataFrame:
     """Each route with its source's ``heat_available_mw`` and ``source_temp_c`` and its
-    zone's ``annual_demand_mwh`` and ``peak_demand_mw`` (missing for a network)."""
+    zone's ``annual_demand_mwh``, ``peak_demand_mw`` and ``area_ha`` (missing for a
+    network)."""
     out = routes.merge(
         sources[["site_id", "heat_available_mw", "source_temp_c"]],
         on="site_id",
         how="left",
         validate="m:1",
     ).merge(
-        zones[["zone_id", "annual_demand_mwh", "peak_demand_mw"]],
+        # area_ha (for the distribution cost) is optional: missing, it is NaN
+        zones.reindex(columns=["zone_id", "annual_demand_mwh", "peak_demand_mw", "area_ha"]),
         on="zone_id",
         how="left",
         validate="m:1",
@@ -660,6 +683,39 @@ def cost_links(
             names["om_cost"]: om,
             names["electricity_cost"]: electricity_cost,
             names["lcoh"]: np.where(np.isnan(capex["pipe"]), np.nan, lcoh),
+        }
+    )
+
+
+def add_distribution_cost(
+    links: gpd.GeoDataFrame, distribution: DistributionConfig, cost: CostConfig
+) -> gpd.GeoDataFrame:
+    """Add the sink zone's distribution capital cost per MWh of its demand
+    (``distribution_<cur>_per_mwh``, Persson & Werner) and ``lcoh_delivered_<cur>_per_mwh``,
+    the link's LCOH to the zone's edge plus that cost: what the heat costs at the
+    buildings. Both are empty for a link to an existing network, whose distribution is
+    already built."""
+    names = cost_field_names(cost.currency)
+    demand = links["annual_demand_mwh"].to_numpy(dtype=float)
+    area = links["area_ha"].to_numpy(dtype=float)
+    density = dict(annual_demand_mwh=np.nan_to_num(demand), area_ha=np.where(area > 0, area, 1.0))
+    specific = distribution.specific_demand_kwh_per_m2
+    area_type = (
+        area_type_for_plot_ratio(plot_ratio(**density, specific_demand_kwh_per_m2=specific))
+        if distribution.area_type == "auto"
+        else distribution.area_type
+    )
+    per_mwh = distribution_cost_eur_per_mwh(
+        **density,
+        specific_demand_kwh_per_m2=specific,
+        area_type=area_type,
+        crf=capital_recovery_factor(cost.discount_rate, cost.pipe_lifetime_years),
+    ) * to_output_prices(cost, "EUR", PERSSON_WERNER_PRICE_YEAR)
+    per_mwh = np.where(np.isfinite(demand) & (area > 0), per_mwh, np.nan)
+    return links.assign(
+        **{
+            names["distribution"]: per_mwh,
+            names["lcoh_delivered"]: links[names["lcoh"]].to_numpy() + per_mwh,
         }
     )
 

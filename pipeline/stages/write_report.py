@@ -220,6 +220,7 @@ def _link_columns(links: pd.DataFrame) -> list[str]:
         "coverage_pct",
         "heat_loss_pct",
         _lcoh_column(links),
+        *(c for c in links.columns if c.startswith("lcoh_delivered_")),
     )
     return [c for c in shown if c and c in links.columns]
 
@@ -250,6 +251,14 @@ def summary_section(layers: dict[str, gpd.GeoDataFrame], cfg: RegionFile) -> str
             f"flow that the sink gets less than it can use "
             f"({html.escape(', '.join(links.loc[too_cold, 'link_id']))}): see "
             "<code>supply_temp_drop_summer_k</code>.</p>"
+        )
+    if any(c.startswith("lcoh_delivered_") for c in links.columns):
+        summary += (
+            "<p>Two costs of heat are given. <code>lcoh_transmission</code> counts what it "
+            "takes to bring the heat to the edge of the zone: the heat pump, the pipe, the "
+            "stations, their upkeep and electricity. <code>lcoh_delivered</code> adds the "
+            "zone's own distribution network to the buildings, estimated from the zone's heat "
+            "density (Persson &amp; Werner 2011); it is empty for existing networks.</p>"
         )
     if n_rec and "allocated_delivered_heat_mwh" in links:
         summary += (
