@@ -490,6 +490,111 @@ def simultaneity_factor(n_consumers: ArrayLike) -> FloatOrArray:
     return np.where(n <= 1.0, 1.0, np.minimum(glf, 1.0))[()]
 
 
+def diversified_load_mw(
+    peak_loads_mw: ArrayLike, consumers: ArrayLike
+) -> float:
+    """Design heat of a pipe that serves several sinks, each with its own diversified peak.
+
+    Each sink's peak is already the simultaneous peak of its own n_i consumers, so it is
+    first brought back to their undiversified sum, P_i / GLF(n_i); the pipe then carries
+    GLF(Σ n_i) × Σ P_i / GLF(n_i) (:func:`simultaneity_factor`), and never less than the
+    largest single P_i, which one sink can draw alone. For one sink this is its own peak.
+
+    Parameters
+    ----------
+    peak_loads_mw
+        Peak load of each sink served, MW, ≥ 0.
+    consumers
+        Consumers each sink stands for, ≥ 0 (:func:`consumers_in_zone`).
+
+    Returns
+    -------
+    The pipe's design heat, MW.
+
+    Examples
+    --------
+    Two zones of 50 consumers, 2 MW each: GLF(50) = 0.7433 and GLF(100) = 0.5882, so
+    0.5882 × 2 × 2 / 0.7433 = 3.17 MW, not 4:
+
+    >>> round(diversified_load_mw([2.0, 2.0], [50, 50]), 2)
+    3.17
+    >>> diversified_load_mw([2.0], [50])
+    2.0
+    """
+    p = np.atleast_1d(_nonnegative("peak_loads_mw", peak_loads_mw)).astype(float)
+    n = np.atleast_1d(_nonnegative("consumers", consumers)).astype(float)
+    if p.shape != n.shape:
+        raise ValueError("peak_loads_mw and consumers differ in length")
+    if p.size == 0:
+        return 0.0
+    undiversified = float(np.sum(p / simultaneity_factor(n)))
+    return float(max(simultaneity_factor(n.sum()) * undiversified, p.max()))
+
+
+def diversified_loads(
+    tree: nx.Graph,
+    *,
+    root: Node,
+    sink_loads_mw: Mapping[Node, float],
+    consumers_per_sink: Mapping[Node, float],
+) -> dict[Edge, float]:
+    """Design heat of each segment of a tree: :func:`diversified_load_mw` of the sinks
+    downstream of it.
+
+    Parameters
+    ----------
+    tree
+        The layout (:func:`steiner_layout`).
+    root
+        The source's node.
+    sink_loads_mw
+        Peak load of each sink, by node, ≥ 0 (each sink's own diversified peak).
+    consumers_per_sink
+        Consumers each sink stands for, by node (1 where absent).
+
+    Returns
+    -------
+    dict
+        ``{(u, v): MW}`` for every tree edge, oriented away from the root.
+
+    Raises
+    ------
+    ValueError
+        As :func:`downstream_loads`.
+
+    Examples
+    --------
+    A line r-a-b, zones of 50 consumers and 2 MW at a and at b:
+
+    >>> import networkx as nx
+    >>> loads = diversified_loads(nx.path_graph(["r", "a", "b"]), root="r",
+    ...     sink_loads_mw={"a": 2.0, "b": 2.0}, consumers_per_sink={"a": 50, "b": 50})
+    >>> {k: round(v, 2) for k, v in loads.items()}
+    {('r', 'a'): 3.17, ('a', 'b'): 2.0}
+    """
+    _nonnegative("sink_loads_mw", list(sink_loads_mw.values()))
+    n = {node: float(consumers_per_sink.get(node, 1.0)) for node in sink_loads_mw}
+    glf = {node: float(simultaneity_factor(n[node])) for node in sink_loads_mw}
+    undiversified = _downstream_sums(
+        tree, root, {k: p / glf[k] for k, p in sink_loads_mw.items()}, "sink_loads_mw"
+    )
+    consumers = _downstream_sums(tree, root, n, "consumers_per_sink")
+    largest = _downstream_max(tree, root, sink_loads_mw)
+    return {
+        e: max(float(simultaneity_factor(consumers[e])) * undiversified[e], largest[e])
+        for e in undiversified
+    }
+
+
+def _downstream_max(tree: nx.Graph, root: Node, values: Mapping[Node, float]) -> dict[Edge, float]:
+    order = list(nx.dfs_preorder_nodes(tree, root))
+    parent = dict(nx.dfs_predecessors(tree, root))
+    top = {node: float(values.get(node, 0.0)) for node in order}
+    for node in reversed(order[1:]):
+        top[parent[node]] = max(top[parent[node]], top[node])
+    return {(parent[node], node): top[node] for node in order[1:]}
+
+
 def consumers_in_zone(
     annual_demand_mwh: ArrayLike, *, building_demand_mwh_per_yr: float
 ) -> FloatOrArray:

@@ -620,13 +620,34 @@ def cost_links(
 ) -> gpd.GeoDataFrame:
     """Add each link's cost fields (:func:`cost_field_names`), every source price brought
     once to the output currency and price year (:func:`to_output_prices`)."""
-    pipe_eur_per_m, pipe_year = _pipe_cost_eur_per_m(links, cost)
-    length = links["route_length_m"].to_numpy(dtype=float)
+    return cost_with_pipe_capex(links, pipe_capex(links, cost), heat_pump, cost)
+
+
+def pipe_capex(rows: pd.DataFrame, cost: CostConfig) -> np.ndarray:
+    """Capital cost of each row's pipes and trench in the output currency and price year:
+    cost per trench metre at its DN × ``route_length_m`` × ``civils_factor`` (1 when
+    absent). Rows are links, or the segments of a designed network."""
+    pipe_eur_per_m, pipe_year = _pipe_cost_eur_per_m(rows, cost)
     civils = (
-        links["civils_factor"].fillna(1.0).to_numpy(dtype=float)
-        if "civils_factor" in links
-        else np.ones(len(links))
+        rows["civils_factor"].fillna(1.0).to_numpy(dtype=float)
+        if "civils_factor" in rows
+        else np.ones(len(rows))
     )
+    return (
+        pipe_eur_per_m
+        * rows["route_length_m"].to_numpy(dtype=float)
+        * civils
+        * to_output_prices(cost, "EUR", pipe_year)
+    )
+
+
+def cost_with_pipe_capex(
+    links: pd.DataFrame, pipe_capex: np.ndarray, heat_pump: HeatPumpConfig, cost: CostConfig
+) -> pd.DataFrame:
+    """Add the cost fields of rows whose pipe capex (output prices) is given: a link's own
+    (:func:`pipe_capex`), or a source's share of a designed network's pipes. Each row
+    carries ``heat_pump_mw``, ``design_heat_mw`` (stations), ``cop``, ``heat_sent_mwh``,
+    ``electricity_mwh`` and ``delivered_heat_mwh``."""
     hp_mw = links["heat_pump_mw"].to_numpy(dtype=float)
     dea = to_output_prices(cost, currency="EUR", price_year=DEA_PRICE_YEAR)
     hp_eur_per_mw = (
@@ -637,7 +658,7 @@ def cost_links(
     )
     station_eur_per_mw = cost.heat_exchanger_station_eur_per_mw + cost.pumping_station_eur_per_mw
     capex = {
-        "pipe": pipe_eur_per_m * length * civils * to_output_prices(cost, "EUR", pipe_year),
+        "pipe": np.asarray(pipe_capex, dtype=float),
         "heat_pump": hp_mw * hp_eur_per_mw * dea,
         "stations": links["design_heat_mw"].to_numpy(dtype=float) * station_eur_per_mw * dea,
     }

@@ -57,6 +57,17 @@ NO_ROAD_NEARBY = "no_road_nearby"
 UNREACHABLE = "unreachable"
 BEYOND_MAX_LENGTH = "beyond_max_length"
 SPLIT_TOLERANCE_M = 0.01
+SEGMENT_COLUMNS = [
+    "link_id",
+    "segment_id",
+    "from_node",
+    "to_node",
+    "length_m",
+    "road_class",
+    "cost_factor",
+    "parent_edge",
+    "geometry",
+]
 
 ROUTE_COLUMNS = [
     "link_id",
@@ -153,6 +164,7 @@ def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
                 road_class=data["road_class"],
                 cost_factor=data.get("cost_factor", 1.0),
                 geometry=piece,
+                parent_edge=data.get("parent_edge", f"{min(u, v)}-{max(u, v)}"),
             )
     return found
 
@@ -548,14 +560,30 @@ def tabulate_routes(
 def _segment_table(
     G: nx.Graph, link_ids: pd.Series, paths: list[list[int] | None], crs: object
 ) -> gpd.GeoDataFrame:
-    """One row per road edge of each routed link; ``segment_id`` names the edge."""
+    """One row per road edge of each routed link, in path order from the site: the edge's
+    ``segment_id`` (``u-v``, smaller node first), the path's ``from_node`` and ``to_node``,
+    its ``length_m``, ``road_class`` and ``cost_factor``, and for a piece of a split edge
+    the ``parent_edge`` it was cut from (``u-v`` of the graph's edge; empty otherwise)."""
     rows = []
     for lid, path in zip(link_ids, paths, strict=True):
         for a, b in pairwise(path or []):
             u, v = min(a, b), max(a, b)
-            rows.append((lid, f"{u}-{v}", G.edges[u, v]["geometry"]))
+            data = G.edges[u, v]
+            rows.append(
+                (
+                    lid,
+                    f"{u}-{v}",
+                    a,
+                    b,
+                    data["length_m"],
+                    data["road_class"],
+                    data.get("cost_factor", 1.0),
+                    data.get("parent_edge"),
+                    data["geometry"],
+                )
+            )
     return gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=["link_id", "segment_id", "geometry"]),
+        pd.DataFrame(rows, columns=SEGMENT_COLUMNS),
         geometry="geometry",
         crs=crs,
     )
