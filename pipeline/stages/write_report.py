@@ -7,9 +7,11 @@ Inputs
 Outputs
     ``outputs/<region>/report.html``: one self-contained file (maps and chart embedded as
     PNG data URIs, no tile downloads) with an overview map, a map per source, tables per
-    source, per sink and of the cheapest links, rejections by reason, and the
-    assumptions and config used; ``outputs/<region>/links.csv``: every candidate link
-    (viable and rejected) without geometry.
+    source, per sink and of the cheapest links, the designed networks with a map of
+    each of the largest, rejections by reason, and the assumptions and config used;
+    ``outputs/<region>/links.csv``: every candidate link (viable and rejected) without
+    geometry; ``outputs/<region>/networks.csv``: the ``networks`` layer without
+    geometry (only the header when there is none).
 Config keys
     all sections are listed in the report; none changes what it computes.
 
@@ -18,6 +20,8 @@ Method
     order: ``summary_section``, ``overview_map_section``, ``sources_section`` (the
     sources table, then ``source_map_and_best_links`` for each source with a
     candidate), ``demand_zones_section``, ``cheapest_links_section``,
+    ``networks_section`` (the networks table and savings, then ``network_map`` for
+    the ``MAX_NETWORK_MAPS`` networks delivering most heat),
     ``rejections_by_reason_section``, ``assumptions_and_config_section`` and
     ``data_sources_section``; ``html_page`` wraps them with the title and style.
     matplotlib is imported only when a map or chart is drawn.
@@ -30,6 +34,7 @@ import html
 import io
 import json
 import logging
+import re
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -45,6 +50,7 @@ from pipeline.engineering.profile import share_pct
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
 from pipeline.stages import region_input_files
+from pipeline.stages.export_geopackage import layer_fields
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -53,6 +59,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("heatlink.write_report")
 
 VIABLE, RECOMMENDED, REJECTED = "#1a9850", "#08519c", "#d73027"
+PIPE = "#b30000"
+MAX_NETWORK_MAPS = 12
+"""Networks drawn on a map of their own; the rest are in the networks table only."""
 
 STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -169,17 +178,22 @@ def _draw(
         ax.set_ylim(extent[1], extent[3])
 
 
-def _legend(ax: Axes) -> None:
+def _legend(ax: Axes, lines: list[tuple[str, dict]] | None = None) -> None:
+    """The map key; ``lines`` (label and line style) replace the entries of the links."""
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
+    if lines is None:
+        lines = [
+            ("recommended link", {"color": RECOMMENDED, "lw": 3}),
+            ("viable link", {"color": VIABLE, "lw": 2}),
+            ("rejected link", {"color": REJECTED, "lw": 1, "ls": "--"}),
+        ]
     handles = [
         Line2D([], [], color="#bdbdbd", lw=1, label="road"),
         Patch(color="#fdae61", alpha=0.5, label="demand zone"),
         Line2D([], [], color="#762a83", lw=2, label="existing network"),
-        Line2D([], [], color=RECOMMENDED, lw=3, label="recommended link"),
-        Line2D([], [], color=VIABLE, lw=2, label="viable link"),
-        Line2D([], [], color=REJECTED, lw=1, ls="--", label="rejected link"),
+        *(Line2D([], [], label=label, **style) for label, style in lines),
         Line2D([], [], color="black", marker="s", lw=0, label="heat source"),
     ]
     ax.legend(handles=handles, loc="lower right", fontsize=7, framealpha=0.9)
@@ -371,6 +385,224 @@ def cheapest_links_section(links: gpd.GeoDataFrame) -> str:
     return _section(f"Top links by {key}", _table(top))
 
 
+NETWORKS_TITLE = "Designed networks"
+NETWORKS_INTRO = (
+    "<p>A designed network serves the sinks that the recommended links reach from the "
+    "same sources through one trunk that branches to each sink, instead of one pipe per "
+    "link: where the links would run along the same roads, they share one trench and a "
+    "larger pipe. Each network is set beside the point-to-point links (<code>p2p_</code>) "
+    "it replaces. <code>lcoh_transmission</code> is the cost of heat brought to the edge "
+    "of each zone; <code>lcoh_delivered</code> also counts the zone's own distribution "
+    "network to the buildings (nothing for an existing network, whose distribution is "
+    "built). <code>optimality_gap_pct</code> is empty for a heuristic design, which has no "
+    "proven bound.</p>"
+)
+
+
+def _ids(joined: object) -> list[str]:
+    """The ids of a ``;``-joined field (none when it is empty)."""
+    return str(joined).split(";") if isinstance(joined, str) and joined else []
+
+
+def _network_currency(networks: pd.DataFrame) -> str:
+    """The currency the networks' costs are in, from ``capex_<cur>`` (``eur`` without it)."""
+    found = (re.fullmatch(r"capex_([a-z]+)", c) for c in networks.columns)
+    return next((m.group(1) for m in found if m), "eur")
+
+
+def _network_columns(networks: pd.DataFrame, cur: str) -> list[str]:
+    """The columns the networks table shows, those of them that the layer has."""
+    shown = (
+        "network_id",
+        "site_ids",
+        "sink_ids",
+        "trench_length_m",
+        "p2p_trench_length_m",
+        "trench_saving_pct",
+        f"capex_{cur}",
+        f"p2p_capex_{cur}",
+        "capex_saving_pct",
+        f"lcoh_transmission_{cur}_per_mwh",
+        f"lcoh_delivered_{cur}_per_mwh",
+        "delivered_heat_mwh",
+        "co2_saved_t_per_yr",
+        "method",
+        "optimality_gap_pct",
+    )
+    return [c for c in shown if c in networks.columns]
+
+
+def network_savings(networks: pd.DataFrame, cur: str) -> dict[str, float]:
+    """Trench and capital cost that all networks save against the links they replace.
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"trench_length_m": [600.0, 300.0], "p2p_trench_length_m":
+    ...     [1000.0, 500.0], "capex_eur": [3.0e6, 1.0e6], "p2p_capex_eur": [4.0e6, 1.0e6],
+    ...     "n_links": [3, 2]})
+    >>> network_savings(t, "eur")
+    {'trench_saved_m': 600.0, 'trench_saving_pct': 40.0, 'capex_saved': 1000000.0, \
+'capex_saving_pct': 20.0, 'n_links': 5}
+    """
+    trench, p2p_trench = networks["trench_length_m"].sum(), networks["p2p_trench_length_m"].sum()
+    capex, p2p_capex = networks[f"capex_{cur}"].sum(), networks[f"p2p_capex_{cur}"].sum()
+    return {
+        "trench_saved_m": float(p2p_trench - trench),
+        "trench_saving_pct": float(share_pct(p2p_trench - trench, p2p_trench)),
+        "capex_saved": float(p2p_capex - capex),
+        "capex_saving_pct": float(share_pct(p2p_capex - capex, p2p_capex)),
+        "n_links": int(networks["n_links"].sum()),
+    }
+
+
+def _savings_sentence(networks: pd.DataFrame, cur: str) -> str:
+    """The savings of :func:`network_savings` in one sentence (plain text)."""
+    s = network_savings(networks, cur)
+    links = "link" if s["n_links"] == 1 else "links"
+    return (
+        f"Shared trenches save {s['trench_saved_m']:,.0f} m of trench "
+        f"({s['trench_saving_pct']:.1f} %) and {s['capex_saved']:,.0f} {cur.upper()} of "
+        f"capital cost ({s['capex_saving_pct']:.1f} %) against the {s['n_links']} "
+        f"point-to-point {links} they replace."
+    )
+
+
+def networks_section(layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoDataFrame) -> str:
+    """The networks table and their savings, then a map of each of the largest networks."""
+    networks = layers.get("networks")
+    if networks is None or "network_pipes" not in layers:
+        return _section(
+            NETWORKS_TITLE,
+            "<p>This GeoPackage has no <code>networks</code> layer: it was written before "
+            "heatlink designed networks. Run the pipeline again to design them.</p>",
+        )
+    if networks.empty:
+        return _section(NETWORKS_TITLE, "<p>No network was designed: no link is recommended.</p>")
+    cur = _network_currency(networks)
+    largest = networks.sort_values("delivered_heat_mwh", ascending=False, kind="stable")
+    drawn, rest = largest.iloc[:MAX_NETWORK_MAPS], largest.iloc[MAX_NETWORK_MAPS:]
+    body = (
+        NETWORKS_INTRO
+        + _table(networks[_network_columns(networks, cur)])
+        + f"<p>{html.escape(_savings_sentence(networks, cur))}</p>"
+    )
+    if len(rest):
+        body += (
+            f"<p>Maps follow for the {len(drawn)} networks that deliver most heat; the other "
+            f"{len(rest)} ({html.escape(', '.join(rest['network_id'].astype(str)))}) are in "
+            "the table only.</p>"
+        )
+    maps = [network_map(n, layers, roads, cur=cur) for n in drawn.itertuples()]
+    return _section(NETWORKS_TITLE, body) + "".join(maps)
+
+
+def _dn_width(dn: float) -> float:
+    """Line width in points of a pipe of nominal diameter ``dn`` on the network maps.
+
+    Examples
+    --------
+    >>> [round(_dn_width(dn), 1) for dn in (20, 100, 300, 1000)]
+    [0.8, 2.9, 4.3, 5.9]
+    """
+    return float(max(0.8, 0.8 + 0.9 * np.log2(dn / 20)))
+
+
+def _network_extent(*geometries: gpd.GeoSeries) -> tuple[float, float, float, float] | None:
+    """A square around ``geometries`` with a margin of a tenth of its side (200 m at least)."""
+    bounds = shapely.total_bounds(np.concatenate([g.to_numpy() for g in geometries]))
+    if not np.isfinite(bounds).all():
+        return None
+    (x0, y0, x1, y1) = bounds
+    half = max(x1 - x0, y1 - y0) / 2 * 1.1 + 200.0
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    return (cx - half, cy - half, cx + half, cy + half)
+
+
+def _network_parts(
+    network: tuple, layers: dict[str, gpd.GeoDataFrame]
+) -> dict[str, gpd.GeoDataFrame]:
+    """The layers' rows of one network: its pipes, sources, sinks and the links it replaces."""
+    site_ids, sink_ids = _ids(network.site_ids), _ids(network.sink_ids)
+    pipes, links = layers["network_pipes"], layers["links"]
+    rec = links["recommended"].astype(bool) if "recommended" in links else links.index < 0
+    parts = {
+        "network_pipes": pipes[pipes["network_id"] == network.network_id],
+        "sources": layers["sources"][layers["sources"]["site_id"].isin(site_ids)],
+        "demand_zones": layers["demand_zones"][layers["demand_zones"]["zone_id"].isin(sink_ids)],
+        "links": links[rec & links["site_id"].isin(site_ids) & links["sink_id"].isin(sink_ids)],
+    }
+    if "existing_networks" in layers:
+        nets = layers["existing_networks"]
+        parts["existing_networks"] = nets[nets["network_id"].isin(sink_ids)]
+    return parts
+
+
+def _label(ax: Axes, gdf: gpd.GeoDataFrame, column: str, extent: tuple) -> None:
+    """Write ``column`` next to each feature, at a point of it inside ``extent``."""
+    inside = shapely.intersection(gdf.geometry.to_numpy(), shapely.box(*extent))
+    for text, point in zip(gdf[column], shapely.point_on_surface(inside), strict=True):
+        if not point.is_empty:
+            ax.annotate(
+                str(text),
+                xy=(point.x, point.y),
+                xytext=(4, 4),
+                textcoords="offset points",
+                fontsize=7,
+                zorder=9,
+            )
+
+
+def _draw_pipes(ax: Axes, pipes: gpd.GeoDataFrame) -> list[tuple[str, dict]]:
+    """The pipes, wider for larger DN; returns the legend entries of the DNs drawn."""
+    entries = []
+    for dn, same in pipes.groupby("dn", sort=True):
+        style = {"color": PIPE, "lw": _dn_width(float(dn))}
+        _lines(ax, same, colors=style["color"], linewidths=style["lw"], zorder=6)
+        entries.append((f"pipe DN{int(dn)}", style))
+    return entries
+
+
+def network_map(
+    network: tuple,
+    layers: dict[str, gpd.GeoDataFrame],
+    roads: gpd.GeoDataFrame,
+    *,
+    cur: str,
+) -> str:
+    """A map of one network over the links it replaces, with its pipe lengths by DN."""
+    parts = _network_parts(network, layers)
+    pipes, replaced = parts["network_pipes"], parts["links"]
+    extent = _network_extent(
+        gpd.GeoSeries([network.geometry]), pipes.geometry, parts["sources"].geometry
+    )
+    if extent is None:
+        return ""
+    fig, ax = _subplots((6, 6))
+    _draw(ax, roads, parts, replaced.iloc[:0], replaced.iloc[:0], extent=extent)
+    faded = {"color": RECOMMENDED, "lw": 3, "alpha": 0.3}
+    if len(replaced):
+        replaced.plot(ax=ax, zorder=4, **faded)
+    key = [("point-to-point link replaced", faded), *_draw_pipes(ax, pipes)]
+    for name, column in (("sources", "site_id"), ("demand_zones", "zone_id")):
+        _label(ax, parts[name], column, extent)
+    if "existing_networks" in parts:
+        _label(ax, parts["existing_networks"], "network_id", extent)
+    _decorate(ax)
+    _legend(ax, key)
+    ax.set_title(f"{network.network_id}: {network.site_ids} to {network.sink_ids}", fontsize=9)
+    by_dn = pipes.groupby("dn", as_index=False).agg(
+        trench_length_m=("length_m", "sum"),
+        **({f"capex_{cur}": (f"capex_{cur}", "sum")} if f"capex_{cur}" in pipes else {}),
+    )
+    network_id = html.escape(str(network.network_id))
+    return (
+        f"<h3>{network_id}: {html.escape(str(network.site_ids))} to "
+        f"{html.escape(str(network.sink_ids))}</h3>"
+        f'<div class="src"><img alt="network {network_id}" src="{_png(fig)}">'
+        f"<div>{_table(by_dn)}</div></div>"
+    )
+
+
 def rejections_by_reason_section(rejected: gpd.GeoDataFrame) -> str:
     """A bar chart and a table of rejected candidates per reason code."""
     reasons = _rejection_counts(rejected)
@@ -433,6 +665,7 @@ def build_report(
         sources_section(layers, roads, cfg),
         demand_zones_section(layers["links"], layers["demand_zones"]),
         cheapest_links_section(layers["links"]),
+        networks_section(layers, roads),
         rejections_by_reason_section(layers["rejected_links"]),
         assumptions_and_config_section(cfg),
         data_sources_section(cfg),
@@ -450,21 +683,44 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     roads = read_geoparquet(paths.roads)
     generated = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = build_report(layers, roads, cfg, generated=generated)
-    report = paths.report
-    with atomic_path(report) as tmp:
+    with atomic_path(paths.report) as tmp:
         tmp.write_text(page, encoding="utf-8")
-    table = pd.concat(
+    links, networks = links_table(layers), networks_table(layers, cfg.cost.currency)
+    for table, csv in ((links, paths.links_csv), (networks, paths.networks_csv)):
+        with atomic_path(csv) as tmp:
+            table.to_csv(tmp, index=False)
+    log.info(
+        "wrote %s (%.0f kB), %s (%d rows) and %s (%d rows)",
+        *(paths.report, len(page) / 1000, paths.links_csv, len(links)),
+        *(paths.networks_csv, len(networks)),
+    )
+    written = [paths.geopackage, paths.report, paths.links_csv, paths.networks_csv]
+    print(summary_text(layers, written))
+
+
+def links_table(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
+    """Every candidate link, viable and rejected, without geometry."""
+    return pd.concat(
         [
             layers["links"].drop(columns="geometry").assign(viable=True),
             layers["rejected_links"].drop(columns="geometry").assign(viable=False),
         ],
         ignore_index=True,
     )
-    csv = paths.links_csv
-    with atomic_path(csv) as tmp:
-        table.to_csv(tmp, index=False)
-    log.info("wrote %s (%.0f kB) and %s (%d rows)", report, len(page) / 1000, csv, len(table))
-    print(summary_text(layers, [paths.geopackage, report, csv]))
+
+
+def networks_table(layers: dict[str, gpd.GeoDataFrame], currency: str) -> pd.DataFrame:
+    """The ``networks`` layer without geometry; only its header when the GeoPackage has none.
+
+    Examples
+    --------
+    >>> list(networks_table({}, "GBP").columns[5:8])
+    ['trench_length_m', 'heat_pump_mw', 'capex_gbp']
+    """
+    networks = layers.get("networks")
+    if networks is None:
+        return pd.DataFrame(columns=layer_fields(currency)["networks"][1])
+    return pd.DataFrame(networks.drop(columns=networks.geometry.name))
 
 
 def summary_text(layers: dict[str, gpd.GeoDataFrame], written: list) -> str:
@@ -484,5 +740,9 @@ def summary_text(layers: dict[str, gpd.GeoDataFrame], written: list) -> str:
             f"  {r.link_id} {r.site_id} -> {r.sink_id}: {r.route_length_m:,.0f} m, DN{r.dn}, "
             f"{r.design_heat_mw:.1f} MW, {lcoh} {getattr(r, lcoh):,.1f}"
         )
+    networks = layers.get("networks")
+    if networks is not None and len(networks):
+        cur = _network_currency(networks)
+        lines.append(f"{len(networks)} designed networks: {_savings_sentence(networks, cur)}")
     lines += [f"wrote {p}" for p in written]
     return "\n".join(lines)

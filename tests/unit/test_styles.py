@@ -33,3 +33,22 @@ def test_style_parses_and_names_existing_fields(layer: str) -> None:
 def test_links_fallback_style_uses_heat_loss() -> None:
     root = ET.fromstring(load_style("links_heat_loss.qml"))
     assert root.find("renderer-v2").get("attr") == "heat_loss_pct"
+
+
+def test_network_pipes_widen_with_dn_above_the_network_outline() -> None:
+    pipes = ET.fromstring(load_style(STYLE_FILES["network_pipes"])).find("renderer-v2")
+    assert pipes.get("attr") == "dn"
+    widths = {
+        s.get("name"): float(o.get("value"))
+        for s in pipes.iter("symbol")
+        for o in s.iter("Option")
+        if o.get("name") == "line_width"
+    }
+    ranges = sorted(pipes.iter("range"), key=lambda r: float(r.get("lower")))
+    assert float(ranges[0].get("upper")) == 50 and float(ranges[-1].get("lower")) < 300
+    by_dn = [widths[r.get("symbol")] for r in ranges]
+    assert by_dn == sorted(by_dn) and len(set(by_dn)) == len(by_dn)
+    outline = ET.fromstring(load_style(STYLE_FILES["networks"])).find("renderer-v2/symbols/symbol")
+    assert float(outline.get("alpha")) < 1  # semi-transparent, the pipes show through
+    width = next(o for o in outline.iter("Option") if o.get("name") == "line_width")
+    assert float(width.get("value")) > max(by_dn)
