@@ -559,6 +559,38 @@ class DistributionConfig(Section):
     )
 
 
+class NetworkDesignConfig(Section):
+    """How the networks of the recommended links are laid out and sized (``design_networks``)."""
+
+    method: Literal["heuristic", "milp"] = Field(
+        default="heuristic",
+        description="heuristic: Steiner-tree layout improved for capex (seconds for a city); "
+        "milp: the exact fixed-charge design with DN choices (scipy milp, HiGHS), for "
+        "networks up to max_milp_edges candidate edges.",
+    )
+    max_milp_edges: Annotated[int, Field(gt=0)] = Field(
+        default=5000,
+        description="Largest candidate graph, in edges, that the milp method accepts; a larger "
+        "network stops the run with a message that suggests the heuristic.",
+    )
+    milp_time_limit_s: Positive = Field(
+        default=60.0,
+        description="Time limit of the MILP solver per source tree; the best design found by "
+        "then is kept with its proven optimality gap.",
+    )
+    building_demand_mwh_per_yr: Positive = Field(
+        default=15.0,
+        description="Annual heat demand of one typical consumer, which turns a zone's annual "
+        "demand into a number of consumers for the simultaneity factor (assumption: a "
+        "dwelling-sized consumer).",
+    )
+    search_margin_m: Positive = Field(
+        default=500.0,
+        description="Roads within this distance of a network's candidate links' bounding box "
+        "are candidates for its layout.",
+    )
+
+
 class RoutingConfig(Section):
     """How candidate pipe routes are searched."""
 
@@ -921,6 +953,7 @@ class RegionFile(Section):
     carbon: CarbonConfig = CarbonConfig()
     cost: CostConfig = CostConfig()
     viability: ViabilityConfig = ViabilityConfig()
+    network_design: NetworkDesignConfig = NetworkDesignConfig()
 
     @cached_property
     def crs(self) -> CRS:

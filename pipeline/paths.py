@@ -86,6 +86,14 @@ class RegionPaths:
         return self.interim / "allocation.parquet"
 
     @property
+    def networks(self) -> Path:
+        return self.interim / "networks.parquet"
+
+    @property
+    def network_pipes(self) -> Path:
+        return self.interim / "network_pipes.parquet"
+
+    @property
     def geopackage(self) -> Path:
         return self.outputs / "heat_links.gpkg"
 
@@ -96,6 +104,10 @@ class RegionPaths:
     @property
     def links_csv(self) -> Path:
         return self.outputs / "links.csv"
+
+    @property
+    def networks_csv(self) -> Path:
+        return self.outputs / "networks.csv"
 
     @property
     def input_links(self) -> Path:

@@ -145,6 +145,7 @@ FIXED_SITES: tuple[_FixedSite, ...] = (
     _FixedSite("S07", None, (1320.0, 1325.0), 5.0, "air", NAN, NAN, "unreachable", "I"),
     _FixedSite("S08", None, (4500.0, 1500.0), 15.0, "liquid", NAN, NAN, "no_road_nearby", "P"),
     _FixedSite("S09", (54, 21), None, 36.0, "air", 22.0, NAN, "viable", "P"),
+    _FixedSite("S10", (51, 27), None, 10.0, "liquid", 9.0, NAN, "viable", "P"),
 )
 SITE_OFFSET_M = (25.0, 30.0)
 """A site beside a grid node stands this far (east, north) from the junction."""
@@ -173,7 +174,7 @@ class SizeSpec:
 
 
 SIZES: dict[str, SizeSpec] = {
-    "small": SizeSpec(grid_n=60, n_sites=9, n_blobs=7, target_edges=6_500),
+    "small": SizeSpec(grid_n=60, n_sites=10, n_blobs=7, target_edges=6_500),
     "10k": SizeSpec(grid_n=73, n_sites=12, n_blobs=9, target_edges=10_000),
     "100k": SizeSpec(grid_n=225, n_sites=40, n_blobs=55, target_edges=100_000),
     "1m": SizeSpec(grid_n=708, n_sites=200, n_blobs=500, target_edges=1_000_000),

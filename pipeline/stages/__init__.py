@@ -147,6 +147,29 @@ STAGES: tuple[Stage, ...] = (
         package_files=(*READERS, "pipeline/engineering/*.py", "pipeline/data/climate/*.csv"),
     ),
     Stage(
+        "design_networks",
+        reads=(
+            "allocation",
+            "assessed_links",
+            "sources",
+            "demand_zones",
+            "heat_networks",
+            "route_segments",
+            "graph_edges",
+        ),
+        writes=("networks", "network_pipes"),
+        config=(
+            "network_design",
+            "network",
+            "pipes",
+            "heat_pump",
+            "carbon",
+            "cost",
+            "existing_networks",
+        ),
+        package_files=("pipeline/engineering/*.py", "pipeline/data/*.csv"),
+    ),
+    Stage(
         "export_geopackage",
         reads=(
             "allocation",
@@ -156,6 +179,8 @@ STAGES: tuple[Stage, ...] = (
             "heat_networks",
             "demand_zones",
             "assessed_links",
+            "networks",
+            "network_pipes",
         ),
         writes=("geopackage",),
         config=ALL_SECTIONS,  # run_info records the whole resolved config
@@ -165,7 +190,7 @@ STAGES: tuple[Stage, ...] = (
     Stage(
         "write_report",
         reads=("geopackage", "roads"),
-        writes=("report", "links_csv"),
+        writes=("report", "links_csv", "networks_csv"),
         config=ALL_SECTIONS,  # the report lists the whole resolved config
     ),
 )

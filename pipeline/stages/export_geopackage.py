@@ -2,14 +2,16 @@
 
 Inputs
     ``sources.parquet``, ``demand_zones.parquet``, ``heat_networks.parquet``,
-    ``assessed_links.parquet``, ``allocation.parquet``, ``attachments.parquet`` and
-    ``route_segments.parquet`` in ``data/interim/<region>/``; the stage logs and the
+    ``assessed_links.parquet``, ``allocation.parquet``, ``attachments.parquet``,
+    ``route_segments.parquet``, ``networks.parquet`` and ``network_pipes.parquet`` in
+    ``data/interim/<region>/``; the stage logs and the
     input files (for provenance).
 Outputs
     ``outputs/<region>/heat_links.gpkg`` (GeoPackage 1.2) with the layers ``sources``,
     ``demand_zones``, ``existing_networks``, ``sinks``, ``links`` (viable links),
-    ``rejected_links`` (every failed candidate and why), ``corridors`` and
-    ``network_qa``, all in the region CRS; a default QGIS style per layer in
+    ``rejected_links`` (every failed candidate and why), ``corridors``,
+    ``network_pipes`` and ``networks`` (the designed networks) and ``network_qa``, all
+    in the region CRS; a default QGIS style per layer in
     ``layer_styles``; field descriptions in ``gpkg_data_columns``; provenance in
     ``run_info``. The fields and units are listed in ``docs/outputs.md``, and in
     ``pipeline/data/fields.csv``, from which the file's descriptions come.
@@ -55,6 +57,8 @@ GEOMETRY_TYPES: dict[str, str] = {
     "links": "LineString",
     "rejected_links": "LineString",
     "corridors": "LineString",
+    "network_pipes": "LineString",
+    "networks": "MultiLineString",
     "network_qa": "Point",
 }
 STYLE_FILES: dict[str, str] = {
@@ -64,7 +68,11 @@ STYLE_FILES: dict[str, str] = {
     "links": "links.qml",
     "rejected_links": "rejected_links.qml",
     "corridors": "corridors.qml",
+    "network_pipes": "network_pipes.qml",
+    "networks": "networks.qml",
 }
+DESIGNED_LAYERS = ("networks", "network_pipes")
+"""The layers of ``design_networks``, in the order of its outputs."""
 GEOMETRY_COLUMN = "geom"
 _CURRENCY = re.compile(r"_eur(?=_|$)")
 
@@ -230,6 +238,8 @@ def export_layers(
     """Shape the stage outputs into the GeoPackage layers of :func:`layer_fields`.
 
     ``links`` are the assessed links with their allocation (:func:`with_allocation`).
+    The layers of the designed networks are empty here (:func:`designed_layers` fills
+    them).
     """
     routing = routing or RoutingConfig()
     crs = sources.crs
@@ -267,6 +277,10 @@ def export_layers(
         "corridors": _corridors(viable, segments),
         "network_qa": _network_qa(attachments, subjects, viable, routing),
     }
+    for name in DESIGNED_LAYERS:
+        frames[name] = gpd.GeoDataFrame(
+            columns=[*layer_fields(currency)[name][1], "geometry"], geometry="geometry", crs=crs
+        )
     return {
         name: gpd.GeoDataFrame(
             frames[name][fields].reset_index(drop=True),
@@ -274,6 +288,21 @@ def export_layers(
             crs=crs,
         )
         for name, (_, fields) in layer_fields(currency).items()
+    }
+
+
+def designed_layers(
+    networks: gpd.GeoDataFrame, pipes: gpd.GeoDataFrame, currency: str
+) -> dict[str, gpd.GeoDataFrame]:
+    """The ``networks`` and ``network_pipes`` layers of the ``design_networks`` outputs."""
+    fields = layer_fields(currency)
+    return {
+        name: gpd.GeoDataFrame(
+            frame[fields[name][1]].reset_index(drop=True),
+            geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=frame.crs),
+            crs=frame.crs,
+        )
+        for name, frame in zip(DESIGNED_LAYERS, (networks, pipes), strict=True)
     }
 
 
@@ -476,6 +505,8 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         read_geoparquet(paths.route_segments),
         currency=currency,
         routing=cfg.routing,
+    ) | designed_layers(
+        read_geoparquet(paths.networks), read_geoparquet(paths.network_pipes), currency
     )
     write_geopackage(
         layers,
