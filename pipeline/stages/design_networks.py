@@ -39,8 +39,9 @@ Method
        allocation's delivered heat + its share of the losses), pumping on its critical
        path, CO2 and costs by the links' steps; the network's LCOH is the
        delivered-weighted mean of its sources'.
-    6. Point to point: each replaced link costed alone by the same steps, with its own
-       route as its layout and its allocated heat as its load.
+    6. Point to point: each replaced link laid out alone by the same method on the same
+       graph, for its allocated heat, and costed by the same steps: the difference to the
+       network is what shared trenches save.
 """
 
 from __future__ import annotations
@@ -418,17 +419,20 @@ def feeds_of_network(
 
 
 def point_to_point_feeds(
-    links: pd.DataFrame, ends: pd.DataFrame, segments: pd.DataFrame
+    links: pd.DataFrame,
+    ends: pd.DataFrame,
+    graph: nx.Graph,
+    dn_options: pd.DataFrame,
+    cfg: NetworkDesignConfig,
+    name: str,
 ) -> list[Feed]:
-    """Each link as a feed of its own, its route as its layout."""
-    feeds = []
-    for i in range(len(links)):
-        own = links.iloc[[i]]
-        root, sinks, consumers, link_ends = _terminals(own, ends)
-        tree = nx.Graph()
-        add_segments(tree, segments.loc[segments["link_id"] == own["link_id"].iat[0]])
-        feeds.append(Feed(own["site_id"].iat[0], root, tree, sinks, consumers, own, link_ends))
-    return feeds
+    """Each link laid alone, by the same method on the same graph: what the network would
+    cost without shared trenches (each is costed on its own, :func:`cost_layout`)."""
+    return [
+        feed
+        for i in range(len(links))
+        for feed in feeds_of_network(links.iloc[[i]], ends, graph, dn_options, cfg, name)
+    ]
 
 
 def _terminals(
@@ -740,13 +744,13 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
         temps = _temperatures(own)
         feeds = feeds_of_network(own, ends, graph, options, cfg.network_design, net_id)
         costed = cost_layout(feeds, data.sources, temps, data.catalogue, data.twin_casings, cfg)
-        p2p = cost_layout(
-            point_to_point_feeds(own, ends, own_segments),
-            data.sources,
-            temps,
-            data.catalogue,
-            data.twin_casings,
-            cfg,
+        alone = [
+            cost_layout([feed], data.sources, temps, data.catalogue, data.twin_casings, cfg)
+            for feed in point_to_point_feeds(own, ends, graph, options, cfg.network_design, net_id)
+        ]
+        p2p = Costed(
+            pd.concat([c.pipes for c in alone], ignore_index=True),
+            pd.concat([c.feeds for c in alone], ignore_index=True),
         )
         row = summarise(net_id, own, feeds, costed, p2p, names)
         nets.append(row)
@@ -818,7 +822,7 @@ def summarise(
         else np.nan
     )
     trench = float(pipes["route_length_m"].sum())
-    p2p_trench = float(links["route_length_m"].sum())
+    p2p_trench = float(p2p.pipes["route_length_m"].sum())
     capex = float(rows[names["capex"]].sum())
     p2p_capex = float(p2p.feeds[names["capex"]].sum())
     methods = sorted({f.method for f in feeds if f.tree.number_of_edges()}) or ["heuristic"]
