@@ -490,9 +490,7 @@ def simultaneity_factor(n_consumers: ArrayLike) -> FloatOrArray:
     return np.where(n <= 1.0, 1.0, np.minimum(glf, 1.0))[()]
 
 
-def diversified_load_mw(
-    peak_loads_mw: ArrayLike, consumers: ArrayLike
-) -> float:
+def diversified_load_mw(peak_loads_mw: ArrayLike, consumers: ArrayLike) -> float:
     """Design heat of a pipe that serves several sinks, each with its own diversified peak.
 
     Each sink's peak is already the simultaneous peak of its own n_i consumers, so it is
