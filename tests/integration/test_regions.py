@@ -198,6 +198,41 @@ def test_report_and_links_csv(region_run) -> None:
     assert table["viable"].sum() == len(links)
 
 
+def test_designed_networks_replace_the_recommended_links(region_run) -> None:
+    """Both network layers are written; every recommended link is in exactly one network;
+    the pipes add up to each network's trench; on the synthetic region one source serves
+    two zones along a shared street, so its trench is shorter than point to point."""
+    region, root, _ = region_run
+    networks = _layer(root, region, "networks")
+    pipes = _layer(root, region, "network_pipes")
+    links = _layer(root, region, "links")
+    recommended = links[links["recommended"].astype(bool)]
+    assert len(networks) >= 1 and len(pipes) >= 1
+    assert networks["n_links"].sum() == len(recommended)
+    assert set(pipes["network_id"]) == set(networks["network_id"])
+    served = {
+        (s, k)
+        for sites, sinks in zip(networks["site_ids"], networks["sink_ids"], strict=True)
+        for s in sites.split(";")
+        for k in sinks.split(";")
+    }
+    assert set(zip(recommended["site_id"], recommended["sink_id"], strict=True)) <= served
+    trench = pipes.groupby("network_id")["length_m"].sum()
+    np.testing.assert_allclose(trench[networks["network_id"]], networks["trench_length_m"])
+    assert (networks["trench_length_m"] <= networks["p2p_trench_length_m"] + 1e-6).all()
+    assert (networks["capex_eur"] <= networks["p2p_capex_eur"] * (1 + 1e-9)).all()
+    assert pipes["dn"].notna().all() and (pipes["design_heat_mw"] > 0).all()
+    csv = pd.read_csv(root / "outputs" / region / "networks.csv")
+    assert csv["network_id"].tolist() == networks["network_id"].tolist()
+    if region == "synthetic":
+        shared = networks[(networks["n_sinks"] >= 2) & (networks["trench_saving_pct"] > 5)]
+        assert len(shared) >= 1
+        net = shared.iloc[0]
+        assert net["trench_length_m"] < net["p2p_trench_length_m"]
+        own = pipes[pipes["network_id"] == net["network_id"]]
+        assert own["dn"].nunique() >= 2  # the trunk steps down after its branch
+
+
 def test_report_screenshot_has_a_map(region_run, tmp_path) -> None:
     """Render the report in headless Chromium (Debian's package) and look at the map."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
