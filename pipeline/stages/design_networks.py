@@ -73,15 +73,14 @@ from pipeline.data import load_pipe_catalogue, load_twin_casings
 from pipeline.engineering.heat_loss import annual_heat_loss_mwh
 from pipeline.engineering.heat_pump import heat_pump_split_mwh
 from pipeline.engineering.network_design import (
-    MilpOptions,
     consumers_in_zone,
     diversified_load_mw,
     diversified_loads,
     dn_options_from_catalogue,
     downstream_consumers,
     heuristic_design,
-    milp_design,
 )
+from pipeline.engineering.network_milp import MilpOptions, milp_design
 from pipeline.engineering.profile import share_pct
 from pipeline.errors import InputError
 from pipeline.io import read_geoparquet, write_geoparquet

@@ -460,10 +460,11 @@ def _savings_sentence(networks: pd.DataFrame, cur: str) -> str:
     s = network_savings(networks, cur)
     links = "link" if s["n_links"] == 1 else "links"
     return (
-        f"Shared trenches save {s['trench_saved_m']:,.0f} m of trench "
+        f"Against the {s['n_links']} point-to-point {links} they replace, each laid alone, "
+        f"the networks save {s['trench_saved_m']:,.0f} m of trench "
         f"({s['trench_saving_pct']:.1f} %) and {s['capex_saved']:,.0f} {cur.upper()} of "
-        f"capital cost ({s['capex_saving_pct']:.1f} %) against the {s['n_links']} "
-        f"point-to-point {links} they replace."
+        f"capital cost ({s['capex_saving_pct']:.1f} %): shared trenches and pipes, and one "
+        "heat pump and station per source in place of one per link."
     )
 
 

@@ -21,11 +21,11 @@ from pipeline.engineering.network_design import (
     downstream_consumers,
     downstream_loads,
     heuristic_design,
-    milp_design,
     simultaneity_factor,
     size_segments,
     steiner_layout,
 )
+from pipeline.engineering.network_milp import milp_design
 
 HYDRAULICS = {
     "supply_temp_c": 80.0,

@@ -232,8 +232,8 @@ def test_networks_table_lists_each_network_with_the_shared_trench_savings(tmp_pa
     )
     # 900 m of trench against 1500 m, 4.0 M against 5.0 M, for 3 + 2 links
     assert (
-        "Shared trenches save 600 m of trench (40.0 %) and 1,000,000 GBP of capital cost "
-        "(20.0 %) against the 5 point-to-point links they replace." in section
+        "Against the 5 point-to-point links they replace, each laid alone, the networks save "
+        "600 m of trench (40.0 %) and 1,000,000 GBP of capital cost (20.0 %)" in section
     )
     assert "edge of each zone" in section and "own distribution network" in section
     assert _network_maps(page) == ["N001", "N002"]
