@@ -998,6 +998,20 @@ CASES: dict[str, Case] = {
         logs=(r"demand profile: daily degree-days from .*dd\.csv, hot water 20%",),
         baseline="all",
     ),
+    # --- network design (configuration) ------------------------------------------------
+    "milp_network_too_large": Case(
+        "configuration",
+        "design_networks",
+        config(network_design={"method": "milp", "max_milp_edges": 2}),
+        error=("network_design.max_milp_edges", "N001", "more than", "method: heuristic"),
+        baseline="all",
+    ),
+    "network_design_unknown_method": Case(
+        "configuration",
+        "ingest_sources",
+        config(network_design={"method": "exact"}),
+        error=("network_design.method", "heuristic", "milp"),
+    ),
     "profile_unknown_climate": Case(
         "demand profile",
         "assess_links",
