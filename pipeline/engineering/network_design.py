@@ -115,6 +115,13 @@ def _weighted_graph(graph: nx.Graph, weight: str) -> nx.Graph:
     return g
 
 
+def _connected_part(g: nx.Graph, root: Node) -> nx.Graph:
+    """The part of ``g`` connected to the root (``g`` itself when it is connected); the
+    Steiner constructions need a connected graph."""
+    part = nx.node_connected_component(g, root)
+    return g if len(part) == g.number_of_nodes() else g.subgraph(part).copy()
+
+
 def _check_terminals(g: nx.Graph, terminals: Iterable[Node], root: Node) -> list[Node]:
     terms = list(dict.fromkeys([root, *terminals]))
     missing = [t for t in terms if t not in g]
@@ -327,7 +334,9 @@ def steiner_layout(
     300.0
     """
     g = _weighted_graph(graph, weight)
-    candidates = _layout_candidates(g, _check_terminals(g, terminals, root))
+    terms = _check_terminals(g, terminals, root)
+    g = _connected_part(g, root)
+    candidates = _layout_candidates(g, terms)
     return _as_output(graph, g, min(candidates, key=lambda t: _tree_weight(g, t.edges)))
 
 
@@ -887,7 +896,8 @@ def heuristic_design(
     """A tree network by heuristic: Steiner layouts improved for capex, then costed.
 
     Every improved construction of :func:`steiner_layout` (not only the shortest) is
-    refined by key-path exchange judged by capex: a key path is removed and the part cut
+    refined by key-path exchange judged by capex (with one sink, the path of least trench
+    weight is the optimum and is taken directly): a key path is removed and the part cut
     off from the source reconnected by the shortest path from the source's part, where
     starting from a node costs the DN upgrades between the source and that node that the
     cut-off load needs; the change is kept when the tree's capex (:func:`cost_tree`)
@@ -923,9 +933,21 @@ def heuristic_design(
     ...                  dn_options=options).capex
     230000.0
     """
+    _nonnegative("sink_loads_mw", list(sink_loads_mw.values()))
+    sinks = [n for n in dict.fromkeys(sink_loads_mw) if n != root]
+    if len(sinks) == 1 and not graph.is_multigraph():
+        # One sink: every segment carries its load, so the path of least trench weight is
+        # the cheapest design; found on the graph itself, without a weighted copy.
+        return cost_tree(
+            _single_path(graph, root, sinks[0], weight),
+            root=root,
+            sink_loads_mw=sink_loads_mw,
+            dn_options=dn_options,
+            weight=weight,
+        )
     g = _weighted_graph(graph, weight)
     terms = _check_terminals(g, sink_loads_mw, root)
-    _nonnegative("sink_loads_mw", list(sink_loads_mw.values()))
+    g = _connected_part(g, root)
     price = _Price.of(_check_options(dn_options))
     best, best_capex = None, math.inf
     for start in _layout_candidates(g, terms):
@@ -945,6 +967,23 @@ def heuristic_design(
         dn_options=dn_options,
         weight=weight,
     )
+
+
+def _single_path(graph: nx.Graph, root: Node, sink: Node, weight: str) -> nx.Graph:
+    """The path of least trench weight from root to sink, with the graph's edge data."""
+    missing = [n for n in (root, sink) if n not in graph]
+    if missing:
+        raise ValueError(f"terminal(s) {missing!r} are not nodes of the graph")
+    try:
+        path = nx.dijkstra_path(
+            graph, root, sink, weight=lambda u, v, data: _edge_weight(data, weight, u, v)
+        )
+    except nx.NetworkXNoPath:
+        raise ValueError(f"terminal(s) [{sink!r}] cannot be reached from root {root!r}") from None
+    tree = nx.Graph()
+    tree.add_nodes_from((n, graph.nodes[n]) for n in path)
+    tree.add_edges_from((u, v, graph.edges[u, v]) for u, v in zip(path, path[1:], strict=False))
+    return tree
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
+from scipy import sparse
 from shapely.ops import substring
 from tqdm import tqdm
 
@@ -195,7 +196,8 @@ class DesignConfig:
 @dataclass
 class Feed:
     """One source's tree in a network: its road node, the tree to its sinks' road nodes,
-    the load and consumers of each sink node, and the links it stands for."""
+    the load and consumers of each sink node, and the links it stands for. Feeds with the
+    same ``tag`` (a network, or a link laid alone) share trenches; others never do."""
 
     site_id: str
     root: Node | None
@@ -206,6 +208,9 @@ class Feed:
     link_ends: dict[str, Node | None]
     method: str = "heuristic"
     gap_pct: float = float("nan")
+    network_id: str = ""
+    tag: str = ""  # trenches are shared only between feeds with the same tag
+    temps: tuple[float, float] = (float("nan"), float("nan"))  # network supply, return
 
 
 @dataclass
@@ -217,7 +222,7 @@ class _Segment:
     length_m: float
     civils_factor: float
     geometry: shapely.Geometry
-    load_by_site: dict[str, float] = field(default_factory=dict)
+    load_by_feed: dict[int, float] = field(default_factory=dict)
     n_consumers: float = 0.0
 
 
@@ -285,55 +290,83 @@ def consumers_of_sinks(
 # --------------------------------------------------------------------------- graph
 
 
-def candidate_graph(
-    edges: gpd.GeoDataFrame, segments: gpd.GeoDataFrame, bounds: tuple, margin_m: float
-) -> nx.Graph:
-    """The road graph near a network: the edges within ``margin_m`` of ``bounds``, each
-    edge that routing split replaced by the pieces the routes used.
+class RoadEdges:
+    """The road graph's edges as arrays with a spatial index, and the pieces of the edges
+    that routing split, built once for all networks.
 
     ``edges`` is ``graph_edges``; ``segments`` the route segments (pieces of split edges
-    carry ``parent_edge``). Edges carry ``length_m``, ``cost_factor``, ``road_class``,
-    ``geometry`` and ``segment_id``.
+    carry ``parent_edge``).
     """
-    x0, y0, x1, y1 = bounds
-    near = edges.iloc[
-        edges.sindex.query(shapely.box(x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m))
-    ]
-    u = near["u"].to_numpy(dtype=np.int64)
-    v = near["v"].to_numpy(dtype=np.int64)
-    ids = [f"{a}-{b}" for a, b in zip(np.minimum(u, v), np.maximum(u, v), strict=True)]
-    pieces = segments.loc[segments["parent_edge"].isin(ids)].drop_duplicates("segment_id")
-    split = set(pieces["parent_edge"])
-    g = nx.Graph()
-    cost = near["cost_factor"].to_numpy(dtype=float) if "cost_factor" in near else np.ones(len(u))
-    for i, sid in enumerate(ids):
-        if sid not in split:
+
+    def __init__(self, edges: gpd.GeoDataFrame, segments: pd.DataFrame):
+        self.u = edges["u"].to_numpy(dtype=np.int64)
+        self.v = edges["v"].to_numpy(dtype=np.int64)
+        self.length_m = edges["length_m"].to_numpy(dtype=float)
+        self.cost_factor = (
+            edges["cost_factor"].to_numpy(dtype=float)
+            if "cost_factor" in edges
+            else np.ones(len(edges))
+        )
+        self.road_class = edges["road_class"].to_numpy(dtype=object)
+        self.geometry = edges.geometry.to_numpy()
+        self.index = shapely.STRtree(self.geometry)
+        pieces = segments.loc[segments["parent_edge"].notna()].drop_duplicates("segment_id")
+        self.pieces: dict[str, list[SegmentRow]] = {}
+        for parent, row in zip(pieces["parent_edge"], segment_rows(pieces), strict=True):
+            self.pieces.setdefault(parent, []).append(row)
+
+    def near(self, bounds: tuple, margin_m: float) -> nx.Graph:
+        """The road graph within ``margin_m`` of ``bounds``, each split edge replaced by
+        its pieces. Edges carry ``length_m``, ``cost_factor``, ``road_class``,
+        ``geometry`` and ``segment_id``."""
+        x0, y0, x1, y1 = bounds
+        found = self.index.query(
+            shapely.box(x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+        )
+        g = nx.Graph()
+        for i in found.tolist():
+            u, v = int(self.u[i]), int(self.v[i])
+            sid = f"{min(u, v)}-{max(u, v)}"
+            if sid in self.pieces:
+                add_segments(g, self.pieces[sid])
+                continue
             g.add_edge(
-                int(u[i]),
-                int(v[i]),
-                length_m=float(near["length_m"].iat[i]),
-                cost_factor=float(cost[i]),
-                road_class=near["road_class"].iat[i],
-                geometry=near.geometry.iat[i],
+                u,
+                v,
+                length_m=float(self.length_m[i]),
+                cost_factor=float(self.cost_factor[i]),
+                road_class=self.road_class[i],
+                geometry=self.geometry[i],
                 segment_id=sid,
             )
-    add_segments(g, pieces)
-    return g
+        return g
 
 
-def add_segments(g: nx.Graph, segments: pd.DataFrame) -> None:
-    """Add route segments (:data:`~pipeline.stages.route_links.SEGMENT_COLUMNS`) to a
-    graph as edges with the attributes of :func:`candidate_graph`."""
-    for row in segments.itertuples(index=False):
-        g.add_edge(
-            int(row.from_node),
-            int(row.to_node),
-            length_m=float(row.length_m),
-            cost_factor=float(row.cost_factor),
-            road_class=row.road_class,
-            geometry=row.geometry,
-            segment_id=row.segment_id,
+SegmentRow = tuple[int, int, float, float, str, str, shapely.Geometry]
+
+
+def segment_rows(segments: pd.DataFrame) -> list[SegmentRow]:
+    """Route segments (:data:`~pipeline.stages.route_links.SEGMENT_COLUMNS`) as plain rows
+    for :func:`add_segments`: from and to node, length, civils factor, road class,
+    segment id and geometry."""
+    columns = ["from_node", "to_node", "length_m", "cost_factor", "road_class", "segment_id"]
+    return [
+        (int(a), int(b), float(length), float(factor), road_class, sid, geometry)
+        for (a, b, length, factor, road_class, sid), geometry in zip(
+            pd.DataFrame(segments[columns]).itertuples(index=False, name=None),
+            segments.geometry.to_numpy(),
+            strict=True,
         )
+    ]
+
+
+def add_segments(g: nx.Graph, rows: list[SegmentRow]) -> None:
+    """Add route segments (:func:`segment_rows`) to a graph as edges with the attributes
+    of :meth:`RoadEdges.near`."""
+    g.add_edges_from(
+        (a, b, {"length_m": m, "cost_factor": f, "road_class": c, "segment_id": i, "geometry": geo})
+        for a, b, m, f, c, i, geo in rows
+    )
 
 
 def _ends(segments: pd.DataFrame) -> pd.DataFrame:
@@ -356,11 +389,10 @@ def _layout(
     name: str,
 ) -> tuple[nx.Graph, str, float]:
     """One source's tree on the candidate graph, its method and optimality gap (%)."""
-    g = graph.subgraph(nx.node_connected_component(graph, root))
     if cfg.method == "milp":
         try:
             design = milp_design(
-                g,
+                graph,
                 root=root,
                 sink_loads_mw=sink_loads_mw,
                 dn_options=dn_options,
@@ -378,17 +410,21 @@ def _layout(
     else:
         try:
             design = heuristic_design(
-                g, root=root, sink_loads_mw=sink_loads_mw, dn_options=dn_options
+                graph, root=root, sink_loads_mw=sink_loads_mw, dn_options=dn_options
             )
         except ValueError:  # a load beyond the largest DN: lay the shortest paths instead
             log.warning("%s: a load exceeds the largest DN; laying shortest paths", name)
-            paths = nx.single_source_dijkstra_path(g, root, weight="length_m")
+            paths = nx.single_source_dijkstra_path(graph, root, weight="length_m")
             tree = nx.Graph()
             for node in sink_loads_mw:
                 nx.add_path(tree, paths[node])
-            return _with_data(g, tree.edges), "heuristic", float("nan")
+            return _with_data(graph, tree.edges), "heuristic", float("nan")
         gap = float("nan")
-    return _with_data(g, zip(design.pipes["u"], design.pipes["v"], strict=True)), cfg.method, gap
+    return (
+        _with_data(graph, zip(design.pipes["u"], design.pipes["v"], strict=True)),
+        cfg.method,
+        gap,
+    )
 
 
 def _with_data(g: nx.Graph, edges) -> nx.Graph:
@@ -409,11 +445,14 @@ def feeds_of_network(
     feeds = []
     for site_id, own in links.groupby("site_id", sort=True):
         root, sinks, consumers, link_ends = _terminals(own, ends)
-        if not sinks:
-            feeds.append(Feed(site_id, root, nx.Graph(), sinks, consumers, own, link_ends))
-            continue
-        tree, method, gap = _layout(graph, root, sinks, dn_options, cfg, f"{name} ({site_id})")
-        feeds.append(Feed(site_id, root, tree, sinks, consumers, own, link_ends, method, gap))
+        tree, method, gap = (
+            _layout(graph, root, sinks, dn_options, cfg, f"{name} ({site_id})")
+            if sinks
+            else (nx.Graph(), "heuristic", float("nan"))
+        )
+        feeds.append(
+            Feed(site_id, root, tree, sinks, consumers, own, link_ends, method, gap, name, name)
+        )
     return feeds
 
 
@@ -426,12 +465,13 @@ def point_to_point_feeds(
     name: str,
 ) -> list[Feed]:
     """Each link laid alone, by the same method on the same graph: what the network would
-    cost without shared trenches (each is costed on its own, :func:`cost_layout`)."""
-    return [
-        feed
-        for i in range(len(links))
-        for feed in feeds_of_network(links.iloc[[i]], ends, graph, dn_options, cfg, name)
-    ]
+    cost without shared trenches (each its own ``tag``, so no trench is shared)."""
+    feeds = []
+    for i in range(len(links)):
+        (feed,) = feeds_of_network(links.iloc[[i]], ends, graph, dn_options, cfg, name)
+        feed.tag = str(links["link_id"].iat[i])
+        feeds.append(feed)
+    return feeds
 
 
 def _terminals(
@@ -462,23 +502,23 @@ def _terminals(
 
 @dataclass
 class Costed:
-    """A costed layout: its pipes (one row per segment or spur) and its sources (one row
-    per source, with the link fields of :mod:`pipeline.stages.assess_links`)."""
+    """Costed layouts: their pipes (one row per segment or spur, with its ``tag`` and
+    ``network_id``) and their sources (one row per feed, with the link fields of
+    :mod:`pipeline.stages.assess_links`)."""
 
     pipes: pd.DataFrame
     feeds: pd.DataFrame
 
 
-def _lay_feeds(feeds: list[Feed]) -> tuple[dict[str, _Segment], list[list[list[str]]]]:
-    """The feeds' trees and spurs laid over one another; for each feed, the segment ids on
-    the way from its source to each of its links' sinks."""
-    segments: dict[str, _Segment] = {}
-    paths: list[list[list[str]]] = []
-    for f in feeds:
+def _lay_feeds(feeds: list[Feed]) -> tuple[dict[tuple, _Segment], list[list[list[tuple]]]]:
+    """The feeds' trees and spurs laid over one another (only within a ``tag``); for each
+    feed, the keys of the segments on the way from its source to each of its sinks."""
+    segments: dict[tuple, _Segment] = {}
+    paths: list[list[list[tuple]]] = []
+    for k, f in enumerate(feeds):
         loads = f.links["allocated_heat_mw"].to_numpy(dtype=float)
         n = f.links["consumers"].to_numpy(dtype=float)
-        site_spur = _site_spur(f)
-        _add(segments, site_spur, f.site_id, diversified_load_mw(loads, n), n.sum())
+        site_spur = _add(segments, f, k, _site_spur(f), diversified_load_mw(loads, n), n.sum())
         tree_paths: dict[Node, list[Node]] = {}
         if f.tree.number_of_edges():
             design = diversified_loads(
@@ -490,21 +530,17 @@ def _lay_feeds(feeds: list[Feed]) -> tuple[dict[str, _Segment], list[list[list[s
                 seg = _Segment(
                     d["segment_id"], d["road_class"], d["length_m"], d["cost_factor"], d["geometry"]
                 )
-                _add(segments, seg, f.site_id, mw, counts[(u, v)])
+                _add(segments, f, k, seg, mw, counts[(u, v)])
             tree_paths = nx.single_source_shortest_path(f.tree, f.root)
         feed_paths = []
         for link in f.links.itertuples(index=False):
-            spur = _sink_spur(link)
-            _add(segments, spur, f.site_id, link.allocated_heat_mw, link.consumers)
+            spur = _add(segments, f, k, _sink_spur(link), link.allocated_heat_mw, link.consumers)
             nodes = tree_paths.get(f.link_ends[link.link_id], [])
             road = [
-                f.tree.edges[a, b]["segment_id"] for a, b in zip(nodes, nodes[1:], strict=False)
+                (f.tag, f.tree.edges[a, b]["segment_id"])
+                for a, b in zip(nodes, nodes[1:], strict=False)
             ]
-            feed_paths.append(
-                [s.segment_id for s in (site_spur,) if s]
-                + road
-                + [s.segment_id for s in (spur,) if s]
-            )
+            feed_paths.append([key for key in (site_spur, *road, spur) if key is not None])
         paths.append(feed_paths)
     return segments, paths
 
@@ -531,97 +567,102 @@ def _sink_spur(link) -> _Segment | None:
 
 
 def _add(
-    segments: dict[str, _Segment], seg: _Segment | None, site_id: str, mw: float, n: float
-) -> None:
-    """Lay a segment: a trench already laid takes the new load as well."""
+    segments: dict[tuple, _Segment], feed: Feed, k: int, seg: _Segment | None, mw: float, n: float
+) -> tuple | None:
+    """Lay feed k's segment: a trench already laid with the same tag takes the new load as
+    well. Returns the segment's key (None for no segment)."""
     if seg is None:
-        return
-    held = segments.setdefault(seg.segment_id, seg)
+        return None
+    key = (feed.tag, seg.segment_id)
+    held = segments.setdefault(key, seg)
     held.length_m = max(held.length_m, seg.length_m)
-    held.load_by_site[site_id] = held.load_by_site.get(site_id, 0.0) + float(mw)
+    held.load_by_feed[k] = held.load_by_feed.get(k, 0.0) + float(mw)
     held.n_consumers += float(n)
+    return key
 
 
-def _pipes_table(segments: dict[str, _Segment], temps: tuple[float, float]) -> pd.DataFrame:
+def _pipes_table(segments: dict[tuple, _Segment], feeds: list[Feed]) -> pd.DataFrame:
     rows = list(segments.values())
+    first = [feeds[next(iter(s.load_by_feed))] for s in rows]
+    sites = [sorted({feeds[k].site_id for k in s.load_by_feed}) for s in rows]
     return pd.DataFrame(
         {
+            "tag": [tag for tag, _ in segments],
+            "network_id": [f.network_id for f in first],
             "segment_id": [s.segment_id for s in rows],
             "road_class": [s.road_class for s in rows],
             "route_length_m": [s.length_m for s in rows],
             "civils_factor": [s.civils_factor for s in rows],
-            "design_heat_mw": [sum(s.load_by_site.values()) for s in rows],
+            "design_heat_mw": [sum(s.load_by_feed.values()) for s in rows],
             "n_consumers": [s.n_consumers for s in rows],
-            "site_ids": [";".join(sorted(s.load_by_site)) for s in rows],
-            "site_id": [
-                next(iter(s.load_by_site)) if len(s.load_by_site) == 1 else None for s in rows
-            ],
-            "supply_temp_c": np.full(len(rows), temps[0]),
-            "return_temp_c": np.full(len(rows), temps[1]),
+            "site_ids": [";".join(x) for x in sites],
+            "site_id": [x[0] if len(x) == 1 else None for x in sites],
+            "supply_temp_c": [f.temps[0] for f in first],
+            "return_temp_c": [f.temps[1] for f in first],
             "geometry": [s.geometry for s in rows],
         }
     )
 
 
-def _shares(segments: dict[str, _Segment], site_ids: list[str]) -> np.ndarray:
-    """Each site's share of each segment's load: sites × segments."""
-    out = np.zeros((len(site_ids), len(segments)))
+def _shares(segments: dict[tuple, _Segment], n_feeds: int) -> sparse.csr_array:
+    """Each feed's share of each segment's load: feeds × segments."""
+    rows, cols, vals = [], [], []
     for j, seg in enumerate(segments.values()):
-        total = sum(seg.load_by_site.values())
-        for i, site in enumerate(site_ids):
-            if total > 0:
-                out[i, j] = seg.load_by_site.get(site, 0.0) / total
-    return out
+        total = sum(seg.load_by_feed.values())
+        for k, mw in seg.load_by_feed.items():
+            rows.append(k)
+            cols.append(j)
+            vals.append(mw / total if total > 0 else 1.0 / len(seg.load_by_feed))
+    return sparse.csr_array((vals, (rows, cols)), shape=(n_feeds, len(segments)))
 
 
 def cost_layout(
     feeds: list[Feed],
     sources: pd.DataFrame,
-    temps: tuple[float, float],
     catalogue: pd.DataFrame,
     twin_casings: pd.DataFrame,
     cfg: DesignConfig,
 ) -> Costed:
-    """Size, lose, pump and cost a layout by the links' steps: its pipes, and one row per
-    source with the link fields of :mod:`pipeline.stages.assess_links`."""
+    """Size, lose, pump and cost layouts by the links' steps, all at once: their pipes, and
+    one row per feed with the link fields of :mod:`pipeline.stages.assess_links`."""
     segments, paths = _lay_feeds(feeds)
     pipes = choose_pipe(
-        _pipes_table(segments, temps), catalogue, twin_casings, pipes=cfg.pipes, network=cfg.network
+        _pipes_table(segments, feeds), catalogue, twin_casings, pipes=cfg.pipes, network=cfg.network
     )
     pipes = estimate_heat_loss(pipes, cfg.pipes)
-    length = pipes["route_length_m"].to_numpy(dtype=float)
     pipes["annual_heat_loss_mwh"] = annual_heat_loss_mwh(
-        pipes["heat_loss_w_per_m"].to_numpy(dtype=float), length, cfg.pipes.hours_in_service_h
+        pipes["heat_loss_w_per_m"].to_numpy(dtype=float),
+        pipes["route_length_m"].to_numpy(dtype=float),
+        cfg.pipes.hours_in_service_h,
     )
     pipes["capex"] = pipe_capex(pipes, cfg.cost)
-    site_ids = [f.site_id for f in feeds]
-    shares = _shares(segments, site_ids)
-    rows = _cost_sources(
-        feeds, paths, pipes, shares, sources, temps, (catalogue, twin_casings), cfg
-    )
+    pipes["key"] = list(segments)
+    shares = _shares(segments, len(feeds))
+    rows = _cost_sources(feeds, paths, pipes, shares, sources, (catalogue, twin_casings), cfg)
     return Costed(pipes, rows)
 
 
 def _cost_sources(
     feeds: list[Feed],
-    paths: list[list[list[str]]],
+    paths: list[list[list[tuple]]],
     pipes: pd.DataFrame,
-    shares: np.ndarray,
+    shares: sparse.csr_array,
     sources: pd.DataFrame,
-    temps: tuple[float, float],
     catalogues: tuple[pd.DataFrame, pd.DataFrame],
     cfg: DesignConfig,
 ) -> pd.DataFrame:
-    """One row per source: heat pump, energy, pumping on its critical path, CO2 and cost."""
+    """One row per feed: heat pump, energy, pumping on its critical path, CO2 and cost."""
     src = sources.set_index("site_id")
     site_ids = [f.site_id for f in feeds]
     rows = pd.DataFrame(
         {
+            "network_id": [f.network_id for f in feeds],
+            "tag": [f.tag for f in feeds],
             "site_id": site_ids,
             "heat_available_mw": src.loc[site_ids, "heat_available_mw"].to_numpy(dtype=float),
             "source_temp_c": src.loc[site_ids, "source_temp_c"].to_numpy(dtype=float),
-            "supply_temp_c": temps[0],
-            "return_temp_c": temps[1],
+            "supply_temp_c": [f.temps[0] for f in feeds],
+            "return_temp_c": [f.temps[1] for f in feeds],
             "sink_peak_mw": [
                 diversified_load_mw(f.links["allocated_heat_mw"], f.links["consumers"])
                 for f in feeds
@@ -643,9 +684,9 @@ def _cost_sources(
     rows = choose_pipe(rows, *catalogues, pipes=cfg.pipes, network=cfg.network)
     critical = _critical_paths(paths, pipes)
     rows = rows.assign(
-        route_length_m=critical["length_m"],
-        pressure_gradient_pa_per_m=critical["pressure_gradient_pa_per_m"],
-        max_supply_temp_drop_k=critical["drop_k"],
+        route_length_m=critical["length_m"].to_numpy(),
+        pressure_gradient_pa_per_m=critical["pressure_gradient_pa_per_m"].to_numpy(),
+        max_supply_temp_drop_k=critical["drop_k"].to_numpy(),
     )
     rows = add_pumping_electricity(rows, cfg.pipes)
     rows = count_carbon_saving(rows, cfg.carbon, lifetime_years=cfg.cost.pipe_lifetime_years)
@@ -653,28 +694,23 @@ def _cost_sources(
     return cost_with_pipe_capex(rows, capex_share, cfg.heat_pump, cfg.cost)
 
 
-def _critical_paths(paths: list[list[list[str]]], pipes: pd.DataFrame) -> pd.DataFrame:
-    """For each source, the path to the sink with the largest pressure drop: its length
+def _critical_paths(paths: list[list[list[tuple]]], pipes: pd.DataFrame) -> pd.DataFrame:
+    """For each feed, the path to the sink with the largest pressure drop: its length
     and mean gradient; and the largest supply temperature drop to any of its sinks."""
-    by_id = pipes.set_index("segment_id")
-    drop_pa = (by_id["pressure_gradient_pa_per_m"] * by_id["route_length_m"]).fillna(0.0)
+    at = {key: i for i, key in enumerate(pipes["key"])}
+    length = pipes["route_length_m"].to_numpy(dtype=float)
+    drop_pa = np.nan_to_num(pipes["pressure_gradient_pa_per_m"].to_numpy(dtype=float) * length)
+    drop_k = np.nan_to_num(pipes["supply_temp_drop_k"].to_numpy(dtype=float))
     out = []
     for feed_paths in paths:
-        best = (0.0, 0.0)
-        drop_k = 0.0
-        for ids in feed_paths:
-            pa = float(drop_pa.reindex(ids).sum())
-            m = float(by_id["route_length_m"].reindex(ids).sum())
-            drop_k = max(drop_k, float(by_id["supply_temp_drop_k"].reindex(ids).fillna(0).sum()))
-            if pa > best[0]:
-                best = (pa, m)
-        out.append(
-            {
-                "length_m": best[1],
-                "pressure_gradient_pa_per_m": best[0] / best[1] if best[1] > 0 else 0.0,
-                "drop_k": drop_k,
-            }
-        )
+        best_pa, best_m, worst_k = 0.0, 0.0, 0.0
+        for keys in feed_paths:
+            idx = [at[key] for key in keys]
+            pa = float(drop_pa[idx].sum())
+            worst_k = max(worst_k, float(drop_k[idx].sum()))
+            if pa > best_pa:
+                best_pa, best_m = pa, float(length[idx].sum())
+        out.append((best_m, best_pa / best_m if best_m > 0 else 0.0, worst_k))
     return pd.DataFrame(out, columns=["length_m", "pressure_gradient_pa_per_m", "drop_k"])
 
 
@@ -724,40 +760,52 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
     segments = data.segments
     ends = _ends(segments.loc[segments["link_id"].isin(links["link_id"])])
     options = _dn_options(data.catalogue, links, cfg)
-    nets, pipes = [], []
+    roads = RoadEdges(data.edges, segments)
+    by_link: dict[str, list[SegmentRow]] = {}
+    for link, row in zip(segments["link_id"], segment_rows(segments), strict=True):
+        by_link.setdefault(link, []).append(row)
+    designed: list[Feed] = []
+    alone: list[Feed] = []
+    started = time.perf_counter()
     groups = links.groupby("network_id", sort=True)
     for net_id, own in tqdm(
-        groups,
-        desc="designing networks",
-        unit=" networks",
-        leave=False,
-        disable=None,
-        mininterval=2,
+        groups, desc="laying out networks", unit=" networks", leave=False, disable=None
     ):
-        started = time.perf_counter()
-        own_segments = segments.loc[segments["link_id"].isin(own["link_id"])]
-        graph = candidate_graph(
-            data.edges, segments, tuple(own.total_bounds), cfg.network_design.search_margin_m
-        )
-        add_segments(graph, own_segments)
+        graph = roads.near(tuple(own.total_bounds), cfg.network_design.search_margin_m)
+        add_segments(graph, [row for link in own["link_id"] for row in by_link.get(link, [])])
         temps = _temperatures(own)
-        feeds = feeds_of_network(own, ends, graph, options, cfg.network_design, net_id)
-        costed = cost_layout(feeds, data.sources, temps, data.catalogue, data.twin_casings, cfg)
-        alone = [
-            cost_layout([feed], data.sources, temps, data.catalogue, data.twin_casings, cfg)
-            for feed in point_to_point_feeds(own, ends, graph, options, cfg.network_design, net_id)
-        ]
-        p2p = Costed(
-            pd.concat([c.pipes for c in alone], ignore_index=True),
-            pd.concat([c.feeds for c in alone], ignore_index=True),
+        for feeds, out in (
+            (feeds_of_network(own, ends, graph, options, cfg.network_design, net_id), designed),
+            (point_to_point_feeds(own, ends, graph, options, cfg.network_design, net_id), alone),
+        ):
+            for feed in feeds:
+                feed.temps = temps
+            out += feeds
+    log.info("laid out %d networks in %.1f s", groups.ngroups, time.perf_counter() - started)
+    args = (data.sources, data.catalogue, data.twin_casings, cfg)
+    costed, p2p = cost_layout(designed, *args), cost_layout(alone, *args)
+    parts = {
+        name: {
+            "pipes": dict(tuple(c.pipes.groupby("network_id"))),
+            "feeds": dict(tuple(c.feeds.groupby("network_id"))),
+        }
+        for name, c in (("network", costed), ("p2p", p2p))
+    }
+    nets = [
+        summarise(
+            net_id,
+            own,
+            [f for f in designed if f.network_id == net_id],
+            *(Costed(parts[n]["pipes"][net_id], parts[n]["feeds"][net_id]) for n in parts),
+            names,
         )
-        row = summarise(net_id, own, feeds, costed, p2p, names)
-        nets.append(row)
-        pipes.append(costed.pipes.assign(network_id=net_id))
+        for net_id, own in groups
+    ]
+    for row in nets:
         log.info(
             "%s: %s to %s: %.0f m of trench against %.0f m point to point (%.1f %% saved), "
-            "capex %.0f against %.0f %s, %s in %.2f s",
-            net_id,
+            "capex %.0f against %.0f %s (%s)",
+            row["network_id"],
             row["site_ids"],
             row["sink_ids"],
             row["trench_length_m"],
@@ -767,10 +815,9 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
             row[f"p2p_{names['capex']}"],
             cfg.cost.currency,
             row["method"],
-            time.perf_counter() - started,
         )
     networks = gpd.GeoDataFrame(pd.DataFrame(nets)[[*net_cols, "geometry"]], crs=crs)
-    return networks, _pipes_frame(pipes, names, pipe_cols, crs)
+    return networks, _pipes_frame(costed.pipes, names, pipe_cols, crs)
 
 
 def _temperatures(links: pd.DataFrame) -> tuple[float, float]:
@@ -862,13 +909,13 @@ def _weighted(values: pd.Series, weights: pd.Series) -> float:
 
 
 def _pipes_frame(
-    pipes: list[pd.DataFrame], names: dict[str, str], columns: list[str], crs
+    pipes: pd.DataFrame, names: dict[str, str], columns: list[str], crs
 ) -> gpd.GeoDataFrame:
-    frame = pd.concat(pipes, ignore_index=True).rename(
-        columns={"route_length_m": "length_m", "capex": names["pipe_capex"].replace("pipe_", "")}
-    )
+    frame = pipes.rename(columns={"route_length_m": "length_m", "capex": names["capex"]})
     frame["dn"] = frame["dn"].astype("Int64")
-    return gpd.GeoDataFrame(frame[[*columns, "geometry"]], geometry="geometry", crs=crs)
+    return gpd.GeoDataFrame(
+        frame[[*columns, "geometry"]].reset_index(drop=True), geometry="geometry", crs=crs
+    )
 
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
