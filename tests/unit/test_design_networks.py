@@ -26,6 +26,9 @@ from pipeline.stages.design_networks import (
     PIPE_COLUMNS,
     DesignConfig,
     Inputs,
+    _critical_paths,
+    _Segment,
+    _shares,
     design_networks,
 )
 
@@ -302,3 +305,53 @@ def test_no_recommended_link_gives_empty_layers():
     assert networks.empty and pipes.empty
     assert list(networks.columns) == [*NETWORK_COLUMNS, "geometry"]
     assert list(pipes.columns) == [*PIPE_COLUMNS, "geometry"]
+
+
+def test_critical_path_is_the_largest_pressure_drop_and_the_hottest_drop_is_the_largest():
+    """Pumping follows the sink with the largest pressure drop, not the longest path."""
+    pipes = pd.DataFrame(
+        {
+            "key": [("N", "a"), ("N", "b"), ("N", "c")],
+            "route_length_m": [100.0, 300.0, 200.0],
+            "pressure_gradient_pa_per_m": [100.0, 50.0, 120.0],
+            "supply_temp_drop_k": [0.1, 0.4, 0.2],
+        }
+    )
+    # path a-b: 100·100 + 300·50 = 25,000 Pa over 400 m; path a-c: 10,000 + 24,000 =
+    # 34,000 Pa over 300 m, the critical one; the largest temperature drop is a-b's 0.5 K.
+    paths = [[[("N", "a"), ("N", "b")], [("N", "a"), ("N", "c")]]]
+    got = _critical_paths(paths, pipes).iloc[0]
+    assert got["length_m"] == pytest.approx(300.0)
+    assert got["pressure_gradient_pa_per_m"] == pytest.approx(34_000 / 300)
+    assert got["drop_k"] == pytest.approx(0.5)
+
+
+def test_shared_trench_is_split_between_sources_by_their_loads():
+    seg = _Segment("1-2", "residential", 100.0, 1.0, LineString([(0, 0), (100, 0)]))
+    seg.load_by_feed = {0: 3.0, 1: 1.0}
+    alone = _Segment("2-3", "residential", 100.0, 1.0, LineString([(100, 0), (200, 0)]))
+    alone.load_by_feed = {1: 2.0}
+    shares = _shares({("N", "1-2"): seg, ("N", "2-3"): alone}, 2).toarray()
+    np.testing.assert_allclose(shares, [[0.75, 0.0], [0.25, 1.0]])
+
+
+def test_network_lcoh_is_its_sources_lcoh_weighted_by_the_heat_they_deliver():
+    """Two sources feed one zone from opposite ends of a street (no shared trench): the
+    network is the two single-link networks, its LCOH their delivered-weighted mean."""
+    both = dict(
+        paths={"L1": [0, 1, 2], "L2": [4, 3, 2]},
+        sites={"L1": "S1", "L2": "S2"},
+        sinks={"L1": "Z1", "L2": "Z1"},
+        allocated_mw={"L1": 3.0, "L2": 1.0},
+        delivered_mwh={"L1": 12_000.0, "L2": 2_000.0},
+    )
+    net = _design(_inputs(**both))[0].iloc[0]
+    alone = [
+        _design(_inputs(**{k: {link: v[link]} for k, v in both.items()}))[0].iloc[0]
+        for link in ("L1", "L2")
+    ]
+    lcoh = "lcoh_transmission_eur_per_mwh"
+    assert alone[0][lcoh] != pytest.approx(alone[1][lcoh], rel=1e-3)
+    assert net[lcoh] == pytest.approx((alone[0][lcoh] * 12_000 + alone[1][lcoh] * 2_000) / 14_000)
+    assert net["capex_eur"] == pytest.approx(alone[0]["capex_eur"] + alone[1]["capex_eur"])
+    assert net["trench_saving_pct"] == pytest.approx(0.0)
