@@ -658,9 +658,12 @@ def supply_temp_drop_exponential_k(
     excess_k = np.asarray(supply_temp_c, dtype=float) - np.asarray(ground_temp_c, dtype=float)
     if np.any(excess_k <= 0):
         raise ValueError("supply_temp_c must be above ground_temp_c")
-    conductance_w_per_k = loss * length / excess_k
+    loss_w = loss * length
     capacity_w_per_k = m_dot * np.asarray(specific_heat_j_per_kgk, dtype=float)
-    # Zero (or subnormal) flow gives an infinite NTU and the whole excess as the drop.
+    # NTU = (loss / capacity) / excess: the linear drop first, as supply_temp_drop_k
+    # computes it, so that subnormal inputs round alike and the exponential drop never
+    # exceeds the linear one. Zero (or subnormal) flow gives an infinite NTU and the whole
+    # excess as the drop.
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        ntu = np.where(conductance_w_per_k > 0, conductance_w_per_k / capacity_w_per_k, 0.0)
+        ntu = np.where(loss_w > 0, loss_w / capacity_w_per_k / excess_k, 0.0)
     return (excess_k * -np.expm1(-ntu))[()]

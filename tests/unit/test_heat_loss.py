@@ -279,6 +279,7 @@ def test_exponential_drop_rejects_bad_input():
 @settings(max_examples=80)
 @example(loss=1.0, ground_c=0.0, excess=1.0, length=1.0, flow=0.0, more=2.2250738585e-313)
 @example(loss=1.0, ground_c=0.0, excess=1.0, length=1.0, flow=5e-324, more=0.0)
+@example(loss=26.0, ground_c=0.0, excess=3.0, length=5e-324, flow=5e-324, more=0.0)
 @given(
     st.floats(0.0, 60.0),  # loss W/m
     st.floats(0.0, 20.0),  # ground
