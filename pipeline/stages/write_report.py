@@ -135,9 +135,58 @@ def _lines(ax: Axes, gdf: gpd.GeoDataFrame, **style: object) -> None:
     """Draw many lines at once (a LineCollection is far faster than GeoDataFrame.plot)."""
     from matplotlib.collections import LineCollection
 
-    xy, idx = shapely.get_coordinates(gdf.geometry.to_numpy(), return_index=True)
+    xy, idx = shapely.get_coordinates(shapely.get_parts(gdf.geometry.to_numpy()), return_index=True)
     cuts = np.flatnonzero(np.diff(idx)) + 1
     ax.add_collection(LineCollection(np.split(xy, cuts), **style))
+
+
+def _polygons(ax: Axes, gdf: gpd.GeoDataFrame, *, color: str, alpha: float, zorder: int) -> None:
+    """Fill polygons, holes kept, as one collection."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.path import Path
+
+    paths = []
+    for polygon in shapely.get_parts(gdf.geometry.to_numpy()):
+        rings = [np.asarray(polygon.exterior.coords)] + [
+            np.asarray(r.coords) for r in polygon.interiors
+        ]
+        codes = np.full(sum(len(r) for r in rings), Path.LINETO, dtype=Path.code_type)
+        start = 0
+        for ring in rings:
+            codes[start], codes[start + len(ring) - 1] = Path.MOVETO, Path.CLOSEPOLY
+            start += len(ring)
+        paths.append(Path(np.concatenate(rings), codes))
+    ax.add_collection(
+        PathCollection(paths, facecolors=color, edgecolors="none", alpha=alpha, zorder=zorder)
+    )
+
+
+def _plot(ax: Axes, gdf: gpd.GeoDataFrame, *, zorder: int, **style) -> None:
+    """Draw a layer with matplotlib collections: GeoDataFrame.plot renders the whole
+    figure again at each call, which costs minutes over hundreds of maps."""
+    kind = gdf.geometry.iat[0].geom_type
+    if kind.endswith("Polygon"):
+        _polygons(ax, gdf, color=style["color"], alpha=style.get("alpha", 1.0), zorder=zorder)
+    elif kind.endswith("Point"):
+        xy = shapely.get_coordinates(gdf.geometry.to_numpy())
+        ax.scatter(
+            xy[:, 0],
+            xy[:, 1],
+            s=style["markersize"],
+            marker=style["marker"],
+            c=style["color"],
+            zorder=zorder,
+        )
+    else:
+        _lines(
+            ax,
+            gdf,
+            colors=style["color"],
+            linewidths=style.get("lw", 1.0),
+            linestyles=style.get("ls", "solid"),
+            alpha=style.get("alpha"),
+            zorder=zorder,
+        )
 
 
 def _draw(
@@ -170,7 +219,7 @@ def _draw(
         if extent is not None and len(gdf):
             gdf = gdf.iloc[gdf.sindex.query(shapely.box(*extent))]
         if len(gdf):
-            gdf.plot(ax=ax, zorder=z, **style)
+            _plot(ax, gdf, zorder=z, **style)
     if extent is None and len(roads):
         extent = tuple(roads.total_bounds)
     if extent is not None:
@@ -582,7 +631,7 @@ def network_map(
     _draw(ax, roads, parts, replaced.iloc[:0], replaced.iloc[:0], extent=extent)
     faded = {"color": RECOMMENDED, "lw": 3, "alpha": 0.3}
     if len(replaced):
-        replaced.plot(ax=ax, zorder=4, **faded)
+        _plot(ax, replaced, zorder=4, **faded)
     key = [("point-to-point link replaced", faded), *_draw_pipes(ax, pipes)]
     for name, column in (("sources", "site_id"), ("demand_zones", "zone_id")):
         _label(ax, parts[name], column, extent)

@@ -233,6 +233,59 @@ def test_designed_networks_replace_the_recommended_links(region_run) -> None:
         assert own["dn"].nunique() >= 2  # the trunk steps down after its branch
 
 
+QGIS_SCRIPT = """
+import json, sys
+from qgis.core import QgsApplication, QgsVectorLayer
+QgsApplication.setPrefixPath("/usr", True)
+app = QgsApplication([], False)
+app.initQgis()
+out = {}
+for name in sys.argv[2:]:
+    layer = QgsVectorLayer(sys.argv[1] + "|layername=" + name, name, "ogr")
+    renderer = layer.renderer()
+    ranges = renderer.ranges() if renderer.type() == "graduatedSymbol" else []
+    out[name] = {
+        "valid": layer.isValid(),
+        "count": layer.featureCount(),
+        "renderer": renderer.type(),
+        "attribute": renderer.classAttribute() if ranges else None,
+        "widths": [r.symbol().width() for r in ranges],
+    }
+print(json.dumps(out))
+"""
+
+
+def test_network_layers_open_styled_in_qgis(region_run) -> None:
+    """Open the two network layers in real QGIS (Debian's python3-qgis): valid, every
+    feature there, and the pipes drawn wider for a larger DN by their stored style."""
+    import json
+    import os
+
+    system_python = shutil.which("python3", path="/usr/bin")
+    probe = subprocess.run(
+        [system_python or "python3", "-c", "import qgis.core"], capture_output=True
+    )
+    if system_python is None or probe.returncode != 0:
+        pytest.skip("PyQGIS is not installed (apt install python3-qgis to run this check)")
+    region, root, _ = region_run
+    gpkg = root / "outputs" / region / "heat_links.gpkg"
+    proc = subprocess.run(
+        [system_python, "-c", QGIS_SCRIPT, str(gpkg), "network_pipes", "networks"],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout.strip().splitlines()[-1])
+    for name in ("network_pipes", "networks"):
+        assert got[name]["valid"]
+        assert got[name]["count"] == len(_layer(root, region, name))
+    pipes = got["network_pipes"]
+    assert (pipes["renderer"], pipes["attribute"]) == ("graduatedSymbol", "dn")
+    assert pipes["widths"] == sorted(pipes["widths"]) and len(set(pipes["widths"])) >= 3
+
+
 def test_report_screenshot_has_a_map(region_run, tmp_path) -> None:
     """Render the report in headless Chromium (Debian's package) and look at the map."""
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
