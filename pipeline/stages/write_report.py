@@ -19,8 +19,9 @@ Method
     ``build_report`` puts the page together from one function per section, in this
     order: ``summary_section``, ``overview_map_section``, ``sources_section`` (the
     sources table, then ``source_map_and_best_links`` for each source with a
-    candidate), ``demand_zones_section``, ``cheapest_links_section``,
-    ``networks_section`` (the networks table and savings, then ``network_map`` for
+    candidate: a map for the ``MAX_SOURCE_MAPS`` sources sending most heat, the best
+    links alone for the rest, named in the report), ``demand_zones_section``,
+    ``cheapest_links_section``, ``networks_section`` (the networks table and savings, then ``network_map`` for
     the ``MAX_NETWORK_MAPS`` networks delivering most heat),
     ``rejections_by_reason_section``, ``assumptions_and_config_section`` and
     ``data_sources_section``; ``html_page`` wraps them with the title and style.
@@ -61,6 +62,8 @@ log = logging.getLogger("heatlink.write_report")
 VIABLE, RECOMMENDED, REJECTED = "#1a9850", "#08519c", "#d73027"
 PIPE = "#b30000"
 MAX_NETWORK_MAPS = 12
+MAX_SOURCE_MAPS = 20
+"""Sources drawn on a map of their own; the others' best links are listed without one."""
 """Networks drawn on a map of their own; the rest are in the networks table only."""
 
 STYLE = (
@@ -348,12 +351,34 @@ def overview_map_section(
 def sources_section(
     layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoDataFrame, cfg: RegionFile
 ) -> str:
-    """The sources table, then a map and the best links of each source with a candidate."""
-    maps = [
-        source_map_and_best_links(s, layers, roads, reach_m=cfg.routing.max_link_length_m)
+    """The sources table, then the best links of each source with a candidate, with a map
+    for the :data:`MAX_SOURCE_MAPS` sources that send most heat (drawing hundreds of maps
+    would take minutes)."""
+    table = _sources_table(layers)
+    ranked = table.assign(
+        has_candidate=(table["viable_links"] + table["rejected"]) > 0
+    ).sort_values(
+        ["has_candidate", "allocated_source_heat_mw", "viable_links"],
+        ascending=False,
+        kind="stable",
+    )
+    mapped = set(ranked.loc[ranked["has_candidate"], "site_id"].head(MAX_SOURCE_MAPS))
+    unmapped = [s for s in ranked.loc[ranked["has_candidate"], "site_id"] if s not in mapped]
+    note = (
+        f"<p>Maps follow for the {len(mapped)} sources that send most waste heat into the "
+        f"recommended links; the other {len(unmapped)} sources with a candidate "
+        f"({html.escape(', '.join(map(str, unmapped)))}) have their best links listed "
+        "without a map.</p>"
+        if unmapped
+        else ""
+    )
+    parts = [
+        source_map_and_best_links(
+            s, layers, roads, reach_m=cfg.routing.max_link_length_m, with_map=s.site_id in mapped
+        )
         for s in layers["sources"].itertuples()
     ]
-    return _section("Sources", _table(_sources_table(layers))) + "".join(maps)
+    return _section("Sources", _table(table) + note) + "".join(parts)
 
 
 def _sources_table(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
@@ -382,13 +407,19 @@ def source_map_and_best_links(
     roads: gpd.GeoDataFrame,
     *,
     reach_m: float,
+    with_map: bool = True,
 ) -> str:
-    """A map of one source's reach and its five best links; empty without a candidate."""
+    """A map of one source's reach (unless ``with_map`` is False) and its five best links;
+    empty without a candidate."""
     links, rejected = layers["links"], layers["rejected_links"]
     mine = links[links["site_id"] == source.site_id]
     theirs = rejected[rejected["site_id"] == source.site_id]
     if mine.empty and theirs.empty:
         return ""
+    best = mine.sort_values(_ranking_column(links)).head(5)[_link_columns(links)]
+    site_id = html.escape(str(source.site_id))
+    if not with_map:
+        return f"<h3>{site_id}: {html.escape(str(source.name))}</h3>{_table(best)}"
     fig, ax = _subplots((5, 5))
     x, y = source.geometry.x, source.geometry.y
     _draw(
@@ -396,8 +427,6 @@ def source_map_and_best_links(
     )
     _decorate(ax)
     ax.set_title(f"{source.site_id} {source.name}", fontsize=9)
-    best = mine.sort_values(_ranking_column(links)).head(5)[_link_columns(links)]
-    site_id = html.escape(str(source.site_id))
     return (
         f"<h3>{site_id}: {html.escape(str(source.name))}</h3>"
         f'<div class="src"><img alt="map of {site_id}" '

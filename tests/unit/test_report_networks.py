@@ -347,3 +347,18 @@ def test_networks_table_drops_the_geometry() -> None:
     table = networks_table(_layers(), "GBP")
     assert "geometry" not in table and len(table) == 2
     assert not isinstance(table, gpd.GeoDataFrame)
+
+
+def test_source_maps_are_capped_to_the_sources_sending_most_heat(tmp_path, monkeypatch) -> None:
+    """Past MAX_SOURCE_MAPS, sources keep their best-links table but get no map, and the
+    report names them. S1 sends 1.6 MW into recommended links, S2 and S3 0.8 MW each."""
+    monkeypatch.setattr(write_report, "MAX_SOURCE_MAPS", 1)
+    page = build_report(_layers(), grid_roads(), _config(tmp_path), generated="now")
+    assert re.findall(r'<img alt="map of (S\d)"', page) == ["S1"]
+    assert "the other 2 sources with a candidate (S2, S3)" in page
+    for site in ("S1", "S2", "S3"):
+        assert f"<h3>{site}: DC {site}</h3>" in page
+    monkeypatch.setattr(write_report, "MAX_SOURCE_MAPS", 20)
+    page = build_report(_layers(), grid_roads(), _config(tmp_path), generated="now")
+    assert re.findall(r'<img alt="map of (S\d)"', page) == ["S1", "S2", "S3"]
+    assert "without a map" not in page
