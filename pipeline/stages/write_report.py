@@ -21,8 +21,8 @@ Method
     sources table, then ``source_map_and_best_links`` for each source with a
     candidate: a map for the ``MAX_SOURCE_MAPS`` sources sending most heat, the best
     links alone for the rest, named in the report), ``demand_zones_section``,
-    ``cheapest_links_section``, ``networks_section`` (the networks table and savings, then ``network_map`` for
-    the ``MAX_NETWORK_MAPS`` networks delivering most heat),
+    ``cheapest_links_section``, ``networks_section`` (the networks table and savings,
+    then ``network_map`` for the ``MAX_NETWORK_MAPS`` networks delivering most heat),
     ``rejections_by_reason_section``, ``assumptions_and_config_section`` and
     ``data_sources_section``; ``html_page`` wraps them with the title and style.
     matplotlib is imported only when a map or chart is drawn.
