@@ -43,7 +43,6 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from shapely.ops import substring
 from tqdm import tqdm
 
 from pipeline.config import RegionFile, RoutingConfig
@@ -129,6 +128,7 @@ def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
     node, or an end node when the distance is within 1 cm of an end.
     """
     found: dict = {}
+    pieces: list[tuple] = []
     next_id = max(G.nodes, default=-1) + 1
     for (u, v), dists in at.items():
         data = G.edges[u, v]
@@ -155,18 +155,54 @@ def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
             continue
         cuts.append((length, b))
         G.remove_edge(u, v)
+        attrs = {
+            "road_class": data["road_class"],
+            "cost_factor": data.get("cost_factor", 1.0),
+            "parent_edge": data.get("parent_edge", f"{min(u, v)}-{max(u, v)}"),
+        }
         for (d0, n0), (d1, n1) in zip(cuts[:-1], cuts[1:], strict=True):
-            piece = substring(geom, d0, d1)
-            G.add_edge(
-                n0,
-                n1,
-                length_m=piece.length,
-                road_class=data["road_class"],
-                cost_factor=data.get("cost_factor", 1.0),
-                geometry=piece,
-                parent_edge=data.get("parent_edge", f"{min(u, v)}-{max(u, v)}"),
-            )
+            pieces.append((n0, n1, geom, d0, d1, attrs))
+    if pieces:
+        geoms = substrings(
+            np.array([p[2] for p in pieces], dtype=object),
+            np.array([p[3] for p in pieces]),
+            np.array([p[4] for p in pieces]),
+        )
+        G.add_edges_from(
+            (n0, n1, {"length_m": float(g.length), **attrs, "geometry": g})
+            for (n0, n1, _, _, _, attrs), g in zip(pieces, geoms, strict=True)
+        )
     return found
+
+
+def substrings(lines: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np.ndarray:
+    """The part of each line between two distances along it (0 <= start < end <= length),
+    as :func:`shapely.ops.substring` gives it, for many lines at once.
+
+    Examples
+    --------
+    >>> line = shapely.LineString([(0, 0), (10, 0), (10, 10)])
+    >>> [p.wkt for p in substrings(np.array([line, line]), np.array([5.0, 0.0]),
+    ...                            np.array([15.0, 10.0]))]
+    ['LINESTRING (5 0, 10 0, 10 5)', 'LINESTRING (0 0, 10 0)']
+    """
+    coords, piece = shapely.get_coordinates(lines, return_index=True)
+    step = np.zeros(len(coords))
+    step[1:] = np.where(
+        piece[1:] == piece[:-1], np.linalg.norm(np.diff(coords, axis=0), axis=1), 0.0
+    )
+    along = np.cumsum(step)
+    along -= along[np.searchsorted(piece, piece)]  # distance from the start of its line
+    inner = (along > start_m[piece]) & (along < end_m[piece])
+    n = len(lines)
+    ends = [shapely.line_interpolate_point(lines, d) for d in (start_m, end_m)]
+    xy = np.concatenate(
+        [shapely.get_coordinates(ends[0]), coords[inner], shapely.get_coordinates(ends[1])]
+    )
+    owner = np.concatenate([np.arange(n), piece[inner], np.arange(n)])
+    order = np.concatenate([np.full(n, -np.inf), along[inner], np.full(n, np.inf)])
+    sort = np.lexsort((order, owner))
+    return shapely.linestrings(xy[sort], indices=owner[sort])
 
 
 def attach(

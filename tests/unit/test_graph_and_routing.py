@@ -7,18 +7,20 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from affine import Affine
-from hypothesis import example, given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from pyproj import CRS
 from shapely.geometry import LineString, Point, Polygon, box
+from shapely.ops import substring
 
 from conftest import grid_roads
 from pipeline.config import RoutingConfig, ZonesConfig
 from pipeline.stages.build_demand_zones import build_demand_zones
 from pipeline.stages.build_road_graph import build_road_graph, graph_from_tables
 from pipeline.stages.ingest_heat_demand import Grid
-from pipeline.stages.route_links import route_links
+from pipeline.stages.route_links import route_links, substrings
 
 
 def _graph(lines: list[LineString], classes: list[str] | None = None) -> nx.Graph:
@@ -284,3 +286,23 @@ class TestNetworkSinks:
         )
         r = route_links(G, _points(S=(0, 0)), _zones(), RoutingConfig(), networks=nets).routes
         assert r["route_length_m"].iloc[0] == pytest.approx(400)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.integers(-50, 50), st.integers(-50, 50)), min_size=2, max_size=8, unique=True
+    ),
+    st.floats(0.0, 1.0),
+    st.floats(0.0, 1.0),
+)
+def test_substrings_match_shapely_substring(points, a, b):
+    """The vectorised cut that split_edges uses gives shapely.ops.substring's pieces."""
+    line = shapely.LineString(points)
+    lo, hi = sorted((a * line.length, b * line.length))
+    assume(hi - lo > 1e-6)
+    got = substrings(np.array([line, line]), np.array([lo, 0.0]), np.array([hi, line.length]))
+    for piece, (d0, d1) in zip(got, ((lo, hi), (0.0, line.length)), strict=True):
+        want = substring(line, d0, d1)
+        assert piece.length == pytest.approx(want.length, abs=1e-9)
+        assert piece.equals_exact(want, 1e-9) or shapely.equals(piece, want)
