@@ -10,10 +10,12 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-
-import geopandas as gpd
+from typing import TYPE_CHECKING
 
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 SQLITE_SIDE_FILES = ("-journal", "-wal", "-shm")
 
@@ -73,6 +75,8 @@ def write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> Path:
 def read_geoparquet(path: Path) -> gpd.GeoDataFrame:
     """Read a stage's GeoParquet output; InputError naming the stage to rerun when it is
     missing, truncated or corrupt."""
+    import geopandas as gpd
+
     fix = f"run {_writer_of(path)} again, or `make all`"
     if not path.is_file():
         raise InputError("intermediate file is missing", where=path, fix=fix)

@@ -14,7 +14,6 @@ from pyproj import CRS, Transformer
 
 from pipeline.config import Bbox, RegionFile, input_files
 from pipeline.errors import InputError
-from pipeline.readers.checks import require_crs, require_file
 
 WGS84 = CRS.from_epsg(4326)
 OSM_SUFFIXES = (".pbf", ".osm", ".bz2", ".o5m")
@@ -22,6 +21,8 @@ RASTER_SUFFIXES = (".tif", ".tiff", ".vrt", ".img", ".asc")
 
 
 def _to_wgs84(bounds: tuple[float, ...], crs: CRS | str | None, *, path: Path) -> Bbox:
+    from pipeline.readers.checks import require_crs
+
     src = require_crs(crs, file=path)
     if src.equals(WGS84):
         return tuple(float(b) for b in bounds)  # type: ignore[return-value]
@@ -136,6 +137,8 @@ def file_extent_wgs84(
     csv_crs
         The CRS of x/y columns in a CSV.
     """
+    from pipeline.readers.checks import require_file
+
     require_file(path, key=key)
     name = path.name.lower()
     if name.endswith(OSM_SUFFIXES) and not name.endswith(".shp.bz2"):

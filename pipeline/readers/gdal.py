@@ -15,9 +15,8 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
-import pyogrio
 from pyproj import CRS
 from shapely.geometry import Polygon
 
@@ -31,6 +30,9 @@ from pipeline.readers.checks import (
     require_crs,
     require_file,
 )
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 log = logging.getLogger("heatlink.readers.gdal")
 
@@ -96,6 +98,8 @@ def list_layers(path: Path, *, fix: str = GDAL_FIX) -> list[tuple[str, str]]:
 
     InputError when GDAL cannot open the file, or when a zip holds no ``.shp``.
     """
+    import pyogrio
+
     if path.name.lower().endswith(".zip"):
         _check_zip(path)
     try:
@@ -186,6 +190,8 @@ def choose_road_layer(path: Path, layer: str | None) -> str:
 
 def layer_info(path: Path, *, layer: str) -> LayerInfo:
     """Fields, CRS and geometry type of a layer; InputError when it has no geometry or CRS."""
+    import pyogrio
+
     try:
         info = pyogrio.read_info(path, layer=layer)
     except Exception as exc:
@@ -280,6 +286,8 @@ def _read_dataframe(
     bbox: tuple[float, float, float, float] | None,
     where: str | None,
 ) -> gpd.GeoDataFrame:
+    import pyogrio
+
     try:
         return pyogrio.read_dataframe(
             path, layer=layer, columns=columns, bbox=bbox, where=where, use_arrow=True

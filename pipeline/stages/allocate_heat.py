@@ -40,11 +40,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy.optimize import OptimizeResult, linprog
-from scipy.sparse import csr_array, vstack
 
 from pipeline.config import CarbonConfig, PipesConfig, RegionFile
 from pipeline.engineering.carbon import co2_saving_t_per_yr
@@ -53,6 +52,10 @@ from pipeline.engineering.profile import HOURS_PER_YEAR, YearShapes, merit_order
 from pipeline.io import read_geoparquet, write_geoparquet
 from pipeline.paths import RegionPaths
 from pipeline.readers.profiles import year_shapes
+
+if TYPE_CHECKING:
+    from scipy.optimize import OptimizeResult
+    from scipy.sparse import csr_array
 
 log = logging.getLogger("heatlink.allocate_heat")
 
@@ -181,6 +184,8 @@ def flow_limits(
     links: pd.DataFrame, supply_mw: dict[str, float], demand_mw: dict[str, float | None]
 ) -> FlowLimits:
     """The limits of the sites (source side), the links and the sinks (network side)."""
+    from scipy.sparse import csr_array, vstack
+
     n = len(links)
     cop = links["cop"].to_numpy(dtype=float) if "cop" in links else np.full(n, np.nan)
     lift = np.asarray(heat_pump_output_mw(np.ones(n), cop), dtype=float).reshape(n)
@@ -326,6 +331,8 @@ def year_of_allocation(
 
 def _row(n: int, members: np.ndarray, values: np.ndarray) -> csr_array:
     """One constraint row over ``n`` links with ``values`` at ``members``."""
+    from scipy.sparse import csr_array
+
     return csr_array((values, (np.zeros(len(members), dtype=int), members)), shape=(1, n))
 
 
@@ -333,6 +340,9 @@ def _solve(
     objective: np.ndarray, limits: FlowLimits, *, min_total_mw: float | None = None
 ) -> OptimizeResult:
     """Minimise ``objective @ f`` within ``limits``, ``0 <= f <= design`` and the total."""
+    from scipy.optimize import linprog
+    from scipy.sparse import csr_array, vstack
+
     A, b = limits.A, limits.b
     if min_total_mw is not None:  # sum(f) >= total, as -sum(f) <= -total
         A = vstack([A, csr_array(-np.ones((1, len(objective))))], format="csr")

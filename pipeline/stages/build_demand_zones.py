@@ -23,10 +23,7 @@ import logging
 
 import geopandas as gpd
 import numpy as np
-import rasterio
-import rasterio.features
 import shapely
-from scipy import ndimage
 
 from pipeline.config import RegionFile, ZonesConfig
 from pipeline.engineering.demand import M2_PER_HA, peak_demand_mw
@@ -68,6 +65,9 @@ def build_demand_zones(energy: Grid, cfg: ZonesConfig) -> gpd.GeoDataFrame:
     >>> z[["zone_id", "annual_demand_mwh", "n_cells", "area_ha"]].values.tolist()
     [['Z0001', 1600.0, 4, 4.0]]
     """
+    import rasterio.features
+    from scipy import ndimage
+
     cell_ha = energy.cell_area_m2 / M2_PER_HA
     data = np.nan_to_num(energy.data)
     dense = data / cell_ha >= cfg.min_cell_density_mwh_per_ha
@@ -110,6 +110,8 @@ def build_demand_zones(energy: Grid, cfg: ZonesConfig) -> gpd.GeoDataFrame:
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
     """Read the reprojected heat demand, build the zones and write them."""
+    import rasterio
+
     with rasterio.open(paths.heat_demand) as ds:
         # the raster is in the region CRS by construction; take the CRS from config so
         # that PROJ versions that describe it differently cannot split the two

@@ -50,13 +50,13 @@ import logging
 import time
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from scipy import sparse
 from shapely.ops import substring
 from tqdm import tqdm
 
@@ -81,7 +81,6 @@ from pipeline.engineering.network_design import (
     downstream_consumers,
     heuristic_design,
 )
-from pipeline.engineering.network_milp import MilpOptions, milp_design
 from pipeline.engineering.profile import share_pct
 from pipeline.errors import InputError
 from pipeline.io import read_geoparquet, write_geoparquet
@@ -97,6 +96,9 @@ from pipeline.stages.assess_links import (
     lift_with_heat_pump,
     pipe_capex,
 )
+
+if TYPE_CHECKING:
+    from scipy import sparse
 
 log = logging.getLogger("heatlink.design_networks")
 
@@ -390,6 +392,8 @@ def _layout(
 ) -> tuple[nx.Graph, str, float]:
     """One source's tree on the candidate graph, its method and optimality gap (%)."""
     if cfg.method == "milp":
+        from pipeline.engineering.network_milp import MilpOptions, milp_design
+
         try:
             design = milp_design(
                 graph,
@@ -606,6 +610,8 @@ def _pipes_table(segments: dict[tuple, _Segment], feeds: list[Feed]) -> pd.DataF
 
 def _shares(segments: dict[tuple, _Segment], n_feeds: int) -> sparse.csr_array:
     """Each feed's share of each segment's load: feeds × segments."""
+    from scipy import sparse
+
     rows, cols, vals = [], [], []
     for j, seg in enumerate(segments.values()):
         total = sum(seg.load_by_feed.values())

@@ -36,7 +36,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from pipeline import __version__
@@ -365,6 +364,8 @@ def write_geopackage(
 
     GeoPackage 1.2 is requested so that QGIS 3.22 and later open it without a warning.
     """
+    import pyogrio
+
     with atomic_path(path) as tmp:
         for name, gdf in layers.items():
             geom = GEOMETRY_TYPES[name]
@@ -439,6 +440,8 @@ def _osm_timestamp(path: Path) -> str:
 
 def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
     """``run_info`` rows (key, value): config, inputs, versions and times of the run."""
+    import pyogrio
+
     from pipeline.readers.osm import is_osm_file
 
     rows: list[tuple[str, str]] = [

@@ -28,11 +28,9 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import rasterio
 import shapely
 from affine import Affine
 from pyproj import CRS
-from rasterio.warp import Resampling, reproject
 from shapely.geometry import Polygon
 
 from pipeline.config import BuildingDemandConfig, HeatDemandConfig, RegionFile
@@ -175,6 +173,8 @@ def reproject_heat_demand(
     >>> out.data.shape, round(float(out.data.sum()), 6)
     ((4, 4), 400.0)
     """
+    from rasterio.warp import Resampling, reproject
+
     values = np.where(np.isfinite(source.data), source.data, 0.0)
     src_area = cell_areas_m2(source.transform, source.crs, values.shape)
     energy = cell_energy_mwh(values, units=units, cell_area_m2=src_area)
@@ -305,6 +305,8 @@ def buildings_grid(buildings: gpd.GeoDataFrame, region: Polygon, resolution_m: f
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
     """Make the heat-demand grid (MWh per cell) from the configured input and write it."""
+    import rasterio
+
     hcfg = cfg.heat_demand
     region = region_polygon(cfg.region, cfg.crs)
     if hcfg.path is not None:

@@ -22,8 +22,6 @@ import geopandas as gpd
 import numpy as np
 import shapely
 from pyproj import CRS
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
 from shapely.geometry import Polygon
 
 from pipeline.config import ExistingNetworksConfig, RegionFile
@@ -74,6 +72,9 @@ def group_networks(
     >>> nets[["network_id", "n_pipes", "length_m"]].values.tolist()
     [['N0001', 2, 190.0], ['N0002', 1, 50.0]]
     """
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
     gdf = pipes.to_crs(crs)
     gdf = gdf[gdf.geometry.notna() & ~gdf.geometry.is_empty]
     gdf = drop_outside(gdf, region, what="network pipes")

@@ -42,7 +42,6 @@ from typing import TYPE_CHECKING
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyogrio
 import shapely
 
 from pipeline import __version__
@@ -754,6 +753,8 @@ def build_report(
 
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
     """Read the GeoPackage and write report.html and links.csv."""
+    import pyogrio
+
     layers = {
         name: gpd.read_file(paths.geopackage, layer=name)
         for name, _ in pyogrio.list_layers(paths.geopackage)
