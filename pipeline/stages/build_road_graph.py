@@ -23,11 +23,10 @@ Method
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS
 
@@ -35,9 +34,63 @@ from pipeline.config import RegionFile
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
 
+if TYPE_CHECKING:
+    import networkx as nx
+
 log = logging.getLogger("heatlink.build_road_graph")
 
 SNAP_M = 0.001
+
+
+def _row_keys(key: np.ndarray) -> np.ndarray:
+    """One int64 per row of a two-column int64 array, in the rows' lexicographic order.
+
+    Equal rows get equal keys, and ``np.unique`` of the keys orders them as
+    ``np.unique(key, axis=0)`` orders the rows, several times faster. The columns are
+    offset by their minimum, or replaced by their ranks when the offset values would
+    overflow int64 (a region thousands of km wide at 1 mm).
+
+    Examples
+    --------
+    >>> _row_keys(np.array([[5, 1], [2, 9], [5, 0], [2, 9]])).tolist()
+    [31, 9, 30, 9]
+    """
+    if len(key) == 0:
+        return np.zeros(0, dtype=np.int64)
+    x, y = key[:, 0], key[:, 1]
+    x0, y0 = int(x.min()), int(y.min())
+    span_x, span_y = int(x.max()) - x0 + 1, int(y.max()) - y0 + 1
+    if span_x * span_y > np.iinfo(np.int64).max:
+        x = np.unique(x, return_inverse=True)[1].ravel()
+        y = np.unique(y, return_inverse=True)[1].ravel()
+        x0 = y0 = 0
+        span_y = int(y.max()) + 1
+    return (x - x0) * span_y + (y - y0)
+
+
+def _first_smallest(group: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """Mask of the first smallest ``value`` in each run of equal ``group`` values.
+
+    The same rows as keeping the first row of each group after
+    ``np.lexsort((value, group))`` when ``group`` is sorted, without a sort.
+
+    Examples
+    --------
+    >>> group = np.array([1, 1, 1, 2, 3, 3])
+    >>> _first_smallest(group, np.array([5.0, 4.0, 4.0, 9.0, 1.0, 2.0])).tolist()
+    [False, True, False, True, True, False]
+    """
+    keep = np.zeros(len(group), dtype=bool)
+    if len(group) == 0:
+        return keep
+    start = np.ones(len(group), dtype=bool)
+    start[1:] = group[1:] != group[:-1]
+    run = np.cumsum(start) - 1
+    smallest = np.flatnonzero(value == np.minimum.reduceat(value, np.flatnonzero(start))[run])
+    first = np.ones(len(smallest), dtype=bool)
+    first[1:] = run[smallest[1:]] != run[smallest[:-1]]
+    keep[smallest[first]] = True
+    return keep
 
 
 def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
@@ -52,9 +105,9 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
     Returns
     -------
     nodes, edges
-        Node points with ``node_id``, ``x``, ``y``; edges with ``u``, ``v``,
-        ``length_m``, ``road_class``, ``cost_factor`` and geometry running from ``u``
-        to ``v``.
+        Node points with ``node_id``, ``x``, ``y``, numbered in (x, y) order; edges
+        with ``u``, ``v``, ``length_m``, ``road_class``, ``cost_factor`` and geometry
+        running from ``u`` to ``v``, ordered by (min(u, v), max(u, v)).
 
     Examples
     --------
@@ -76,16 +129,17 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
         else np.ones(len(roads))
     )
     coords, line_idx = shapely.get_coordinates(lines, return_index=True)
-    key = np.round(coords / SNAP_M).astype(np.int64)
+    key = coords / SNAP_M
+    key = _row_keys(np.rint(key, out=key).astype(np.int64))  # one int64 per vertex, by (x, y)
     # drop repeated consecutive vertices of a line
     dup = np.zeros(len(coords), dtype=bool)
-    dup[1:] = (line_idx[1:] == line_idx[:-1]) & (key[1:] == key[:-1]).all(axis=1)
+    dup[1:] = (line_idx[1:] == line_idx[:-1]) & (key[1:] == key[:-1])
     coords, line_idx, key = coords[~dup], line_idx[~dup], key[~dup]
     first = np.ones(len(coords), dtype=bool)
     first[1:] = line_idx[1:] != line_idx[:-1]
     last = np.ones(len(coords), dtype=bool)
     last[:-1] = line_idx[1:] != line_idx[:-1]
-    _, vid, counts = np.unique(key, axis=0, return_inverse=True, return_counts=True)
+    _, vid, counts = np.unique(key, return_inverse=True, return_counts=True)
     vid = vid.ravel()
     is_node = first | last | (counts[vid] >= 2)
     # drop lines left with a single vertex
@@ -96,41 +150,48 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
     starts, ends = node_pos[:-1], node_pos[1:]
     same_line = line_idx[starts] == line_idx[ends]
     starts, ends = starts[same_line], ends[same_line]
-    n_vertices = ends - starts + 1
-    edge_of_vertex = np.repeat(np.arange(len(starts)), n_vertices)
-    offsets = np.repeat(starts - np.concatenate([[0], np.cumsum(n_vertices)[:-1]]), n_vertices)
-    vertex_idx = np.arange(n_vertices.sum()) + offsets
-    geoms = shapely.linestrings(coords[vertex_idx], indices=edge_of_vertex)
 
-    # compact node ids over the vertices that are nodes
+    # compact node ids over the vertices that are nodes, in (x, y) order
     node_vids, node_first = np.unique(vid[node_pos], return_index=True)
     node_xy = coords[node_pos[node_first]]
-    u = np.searchsorted(node_vids, vid[starts])
-    v = np.searchsorted(node_vids, vid[ends])
+    node_of_vid = np.zeros(len(counts), dtype=np.int64)
+    node_of_vid[node_vids] = np.arange(len(node_vids))
+    u, v = node_of_vid[vid[starts]], node_of_vid[vid[ends]]
+
+    # drop self-loops and order the edges by node pair (min(u, v), max(u, v)), in line
+    # order within a pair; the lines are made in that order because geometries created
+    # in table order are written and freed several times faster than shuffled ones
+    pair = np.minimum(u, v) * len(node_vids) + np.maximum(u, v)  # one int64 per node pair
+    order = np.flatnonzero(u != v)
+    order = order[np.argsort(pair[order], kind="stable")]
+    u, v, pair, starts, ends = u[order], v[order], pair[order], starts[order], ends[order]
+    n_vertices = ends - starts + 1
+    offsets = np.zeros(len(starts) + 1, dtype=np.int64)
+    np.cumsum(n_vertices, out=offsets[1:])
+    vertex_idx = np.arange(offsets[-1]) + np.repeat(starts - offsets[:-1], n_vertices)
+    geoms = shapely.from_ragged_array(
+        shapely.GeometryType.LINESTRING, coords[vertex_idx], (offsets,)
+    )
+    length = shapely.length(geoms)
+    keep = _first_smallest(pair, length)  # of parallel edges keep the shortest
+    line_of_edge = line_idx[starts[keep]]
     edges = gpd.GeoDataFrame(
         {
-            "u": u,
-            "v": v,
-            "length_m": shapely.length(geoms),
-            "road_class": roads["road_class"].to_numpy()[line_idx[starts]],
-            "cost_factor": cost_factor[line_idx[starts]],
+            "u": u[keep],
+            "v": v[keep],
+            "length_m": length[keep],
+            "road_class": roads["road_class"].array.take(line_of_edge),
+            "cost_factor": cost_factor[line_of_edge],
         },
-        geometry=geoms,
+        geometry=geoms[keep],
         crs=roads.crs,
     )
-    edges = edges[edges["u"] != edges["v"]]
-    # of parallel edges keep the shortest
-    a = np.minimum(edges["u"], edges["v"])
-    b = np.maximum(edges["u"], edges["v"])
-    order = np.lexsort((edges["length_m"].to_numpy(), b, a))
-    edges = edges.iloc[order]
-    edges = edges[~pd.DataFrame({"a": a.iloc[order], "b": b.iloc[order]}).duplicated().to_numpy()]
     nodes = gpd.GeoDataFrame(
         {"node_id": np.arange(len(node_vids)), "x": node_xy[:, 0], "y": node_xy[:, 1]},
         geometry=shapely.points(node_xy),
         crs=roads.crs,
     )
-    return nodes, gpd.GeoDataFrame(edges.reset_index(drop=True), crs=roads.crs)
+    return nodes, edges
 
 
 def label_components(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> np.ndarray:
@@ -139,7 +200,8 @@ def label_components(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> np.nda
     from scipy.sparse.csgraph import connected_components
 
     n = len(nodes)
-    adj = coo_matrix((np.ones(len(edges)), (edges["u"], edges["v"])), shape=(n, n))
+    uv = (edges["u"].to_numpy(), edges["v"].to_numpy())
+    adj = coo_matrix((np.ones(len(edges)), uv), shape=(n, n))
     _, labels = connected_components(adj, directed=False)
     sizes = np.bincount(labels)
     rank = np.empty_like(sizes)
@@ -153,6 +215,8 @@ def graph_from_tables(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> nx.Gr
     Edges carry ``length_m``, ``road_class``, ``cost_factor`` (1.0 when the edge table
     has none) and ``geometry``.
     """
+    import networkx as nx  # imported here: building the graph tables does not need it
+
     cost_factor = (
         edges["cost_factor"].to_numpy(dtype=float)
         if "cost_factor" in edges
