@@ -56,6 +56,7 @@ NO_ROAD_NEARBY = "no_road_nearby"
 UNREACHABLE = "unreachable"
 BEYOND_MAX_LENGTH = "beyond_max_length"
 SPLIT_TOLERANCE_M = 0.01
+SUBSTRING_TOL_M = 1e-6
 SEGMENT_COLUMNS = [
     "link_id",
     "segment_id",
@@ -193,7 +194,9 @@ def substrings(lines: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np.
     )
     along = np.cumsum(step)
     along -= along[np.searchsorted(piece, piece)]  # distance from the start of its line
-    inner = (along > start_m[piece]) & (along < end_m[piece])
+    # vertices strictly between the ends; one within 1 µm of an end is that end (the
+    # running sum over all lines can differ from the line's own by rounding)
+    inner = (along > start_m[piece] + SUBSTRING_TOL_M) & (along < end_m[piece] - SUBSTRING_TOL_M)
     n = len(lines)
     ends = [shapely.line_interpolate_point(lines, d) for d in (start_m, end_m)]
     xy = np.concatenate(

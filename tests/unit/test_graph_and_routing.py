@@ -306,3 +306,24 @@ def test_substrings_match_shapely_substring(points, a, b):
         want = substring(line, d0, d1)
         assert piece.length == pytest.approx(want.length, abs=1e-9)
         assert piece.equals_exact(want, 1e-9) or shapely.equals(piece, want)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.floats(1e5, 1e7),
+    st.lists(st.tuples(st.floats(0.1, 100.0), st.floats(0.1, 100.0)), min_size=3, max_size=6),
+    st.integers(1, 4),
+)
+def test_substrings_cut_at_a_vertex_behind_a_long_line_repeats_no_vertex(long_m, steps, k):
+    """A cut exactly at a vertex gives that vertex once, as shapely.ops.substring does, even
+    when a long line before it in the batch makes the running distances round."""
+    xy = np.cumsum(np.array(steps), axis=0)
+    short = shapely.LineString(xy)
+    at = float(short.project(shapely.Point(xy[min(k, len(xy) - 2)])))
+    long = shapely.LineString([(0.0, 0.0), (long_m, 0.0)])
+    got = substrings(
+        np.array([long, short]), np.array([0.0, at]), np.array([long.length, short.length])
+    )[1]
+    want = shapely.get_coordinates(substring(short, at, short.length))
+    distinct = np.r_[True, np.any(np.diff(want, axis=0) != 0, axis=1)]
+    np.testing.assert_array_equal(shapely.get_coordinates(got), want[distinct])
