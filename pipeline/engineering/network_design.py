@@ -933,18 +933,45 @@ def heuristic_design(
     ...                  dn_options=options).capex
     230000.0
     """
+    return cost_tree(
+        heuristic_layout(
+            graph, root=root, sink_loads_mw=sink_loads_mw, dn_options=dn_options, weight=weight
+        ),
+        root=root,
+        sink_loads_mw=sink_loads_mw,
+        dn_options=dn_options,
+        weight=weight,
+    )
+
+
+def heuristic_layout(
+    graph: nx.Graph,
+    *,
+    root: Node,
+    sink_loads_mw: Mapping[Node, float],
+    dn_options: pd.DataFrame,
+    weight: str = "length_m",
+) -> nx.Graph:
+    """The tree of :func:`heuristic_design`, not yet costed (for a caller that sizes and
+    costs it in its own way).
+
+    Parameters and errors are those of :func:`heuristic_design`.
+
+    Examples
+    --------
+    >>> import networkx as nx, pandas as pd
+    >>> g = nx.path_graph(["r", "a", "b"])
+    >>> nx.set_edge_attributes(g, 100.0, "length_m")
+    >>> options = pd.DataFrame({"dn": [50], "capacity_mw": [4.0], "cost_per_m": [700.0]})
+    >>> sorted(heuristic_layout(g, root="r", sink_loads_mw={"b": 1.0}, dn_options=options).edges)
+    [('a', 'b'), ('r', 'a')]
+    """
     _nonnegative("sink_loads_mw", list(sink_loads_mw.values()))
     sinks = [n for n in dict.fromkeys(sink_loads_mw) if n != root]
     if len(sinks) == 1 and not graph.is_multigraph():
         # One sink: every segment carries its load, so the path of least trench weight is
         # the cheapest design; found on the graph itself, without a weighted copy.
-        return cost_tree(
-            _single_path(graph, root, sinks[0], weight),
-            root=root,
-            sink_loads_mw=sink_loads_mw,
-            dn_options=dn_options,
-            weight=weight,
-        )
+        return _single_path(graph, root, sinks[0], weight)
     g = _weighted_graph(graph, weight)
     terms = _check_terminals(g, sink_loads_mw, root)
     g = _connected_part(g, root)
@@ -958,15 +985,9 @@ def heuristic_design(
                 break
             tree = better
         capex = _tree_capex(g, tree, root, sink_loads_mw, price)
-        if capex < best_capex * (1 - _REL_TOL):
+        if best is None or capex < best_capex * (1 - _REL_TOL):
             best, best_capex = tree, capex
-    return cost_tree(
-        _as_output(graph, g, best),
-        root=root,
-        sink_loads_mw=sink_loads_mw,
-        dn_options=dn_options,
-        weight=weight,
-    )
+    return _as_output(graph, g, best)
 
 
 def _single_path(graph: nx.Graph, root: Node, sink: Node, weight: str) -> nx.Graph:

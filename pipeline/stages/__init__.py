@@ -156,6 +156,7 @@ STAGES: tuple[Stage, ...] = (
             "heat_networks",
             "route_segments",
             "graph_edges",
+            "graph_nodes",
         ),
         writes=("networks", "network_pipes"),
         config=(

@@ -7,8 +7,8 @@ model's own steps, next to the point-to-point links it replaces.
 
 Inputs
     ``allocation.parquet``, ``assessed_links.parquet``, ``sources.parquet``,
-    ``demand_zones.parquet``, ``heat_networks.parquet``, ``route_segments.parquet`` and
-    ``graph_edges.parquet`` in ``data/interim/<region>/``.
+    ``demand_zones.parquet``, ``heat_networks.parquet``, ``route_segments.parquet``,
+    ``graph_edges.parquet`` and ``graph_nodes.parquet`` in ``data/interim/<region>/``.
 Outputs
     ``data/interim/<region>/network_pipes.parquet`` (one row per road segment or spur of
     each network) and ``networks.parquet`` (one row per network); their fields are in
@@ -46,6 +46,7 @@ Method
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Hashable
@@ -79,7 +80,7 @@ from pipeline.engineering.network_design import (
     diversified_loads,
     dn_options_from_catalogue,
     downstream_consumers,
-    heuristic_design,
+    heuristic_layout,
 )
 from pipeline.engineering.profile import share_pct
 from pipeline.errors import InputError
@@ -98,6 +99,9 @@ from pipeline.stages.assess_links import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     from scipy import sparse
 
 log = logging.getLogger("heatlink.design_networks")
@@ -206,7 +210,7 @@ class Feed:
     tree: nx.Graph
     sink_loads_mw: dict[Node, float]
     consumers: dict[Node, float]
-    links: pd.DataFrame
+    links: list  # its links as records (DataFrame.itertuples)
     link_ends: dict[str, Node | None]
     method: str = "heuristic"
     gap_pct: float = float("nan")
@@ -293,44 +297,123 @@ def consumers_of_sinks(
 
 
 class RoadEdges:
-    """The road graph's edges as arrays with a spatial index, and the pieces of the edges
-    that routing split, built once for all networks.
+    """The road graph's edges as arrays, indexed by their nodes' positions, built once for
+    all networks.
 
-    ``edges`` is ``graph_edges``; ``segments`` the route segments (pieces of split edges
-    carry ``parent_edge``).
+    Parameters
+    ----------
+    u, v, length_m, cost_factor, road_class
+        The edge table's columns.
+    node_xy
+        (x, y) of each node, by node id (0 … n - 1).
+    geometry_of
+        The LineStrings of the edges at some positions (a function, so that a caller may
+        decode them only when wanted).
     """
 
-    def __init__(self, edges: gpd.GeoDataFrame, segments: pd.DataFrame):
-        self.u = edges["u"].to_numpy(dtype=np.int64)
-        self.v = edges["v"].to_numpy(dtype=np.int64)
-        self.length_m = edges["length_m"].to_numpy(dtype=float)
-        self.cost_factor = (
-            edges["cost_factor"].to_numpy(dtype=float)
-            if "cost_factor" in edges
-            else np.ones(len(edges))
-        )
-        self.road_class = edges["road_class"].to_numpy(dtype=object)
-        self.geometry = edges.geometry.to_numpy()
-        self.index = shapely.STRtree(self.geometry)
-        pieces = segments.loc[segments["parent_edge"].notna()].drop_duplicates("segment_id")
-        self.pieces: dict[str, list[SegmentRow]] = {}
-        for parent, row in zip(pieces["parent_edge"], segment_rows(pieces), strict=True):
-            self.pieces.setdefault(parent, []).append(row)
+    def __init__(
+        self,
+        u: np.ndarray,
+        v: np.ndarray,
+        length_m: np.ndarray,
+        cost_factor: np.ndarray,
+        road_class: np.ndarray,
+        node_xy: np.ndarray,
+        geometry_of: Callable[[np.ndarray], np.ndarray],
+    ):
+        self.u, self.v = u.astype(np.int64), v.astype(np.int64)
+        self.length_m, self.cost_factor, self.road_class = length_m, cost_factor, road_class
+        self.geometry_of = geometry_of
+        ends = np.concatenate([self.u, self.v])
+        order = np.argsort(ends, kind="stable")
+        self._edge_at = np.tile(np.arange(len(self.u)), 2)[order]
+        self._first = np.searchsorted(ends[order], np.arange(len(node_xy) + 1))
+        self._node_ids = np.unique(ends)  # only the nodes of these edges are indexed
+        self._nodes = shapely.STRtree(shapely.points(node_xy[self._node_ids]))
 
-    def near(self, bounds: tuple, margin_m: float) -> nx.Graph:
-        """The road graph within ``margin_m`` of ``bounds``, each split edge replaced by
-        its pieces. Edges carry ``length_m``, ``cost_factor``, ``road_class``,
-        ``geometry`` and ``segment_id``."""
-        x0, y0, x1, y1 = bounds
-        found = self.index.query(
-            shapely.box(x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+    @classmethod
+    def from_frame(cls, edges: gpd.GeoDataFrame, nodes: pd.DataFrame | None = None) -> RoadEdges:
+        """From an edge table with geometries (``graph_edges``) and its node table
+        (``graph_nodes``: ``node_id``, ``x``, ``y``); without one, nodes are placed at
+        the ends of their edges, which is where ``build_road_graph`` puts them. (A run
+        reads only the edges it needs: :meth:`from_files`.)"""
+        u, v = edges["u"].to_numpy(dtype=np.int64), edges["v"].to_numpy(dtype=np.int64)
+        geometry = edges.geometry.to_numpy()
+        n_nodes = int(max(u.max(initial=-1), v.max(initial=-1))) + 1
+        if nodes is not None:
+            n_nodes = max(n_nodes, int(nodes["node_id"].to_numpy().max(initial=-1)) + 1)
+        node_xy = np.zeros((n_nodes, 2))
+        if nodes is not None:
+            node_xy[nodes["node_id"].to_numpy(dtype=np.int64)] = nodes[["x", "y"]].to_numpy()
+        else:
+            node_xy[u] = shapely.get_coordinates(shapely.get_point(geometry, 0))
+            node_xy[v] = shapely.get_coordinates(shapely.get_point(geometry, -1))
+        return cls(
+            u,
+            v,
+            edges["length_m"].to_numpy(dtype=float),
+            _cost_factor(edges),
+            edges["road_class"].to_numpy(dtype=object),
+            node_xy,
+            lambda idx: geometry[idx],
         )
+
+    @classmethod
+    def from_files(cls, edges_path: Path, nodes_path: Path, boxes: np.ndarray) -> RoadEdges:
+        """From ``graph_edges.parquet`` and ``graph_nodes.parquet``, only the edges with a
+        node inside one of ``boxes`` (rows of x0, y0, x1, y1): the networks' search areas.
+        Reading and decoding a million edges costs more than designing a city's networks."""
+        import pyarrow.parquet as pq
+
+        nodes = pd.read_parquet(nodes_path, columns=["node_id", "x", "y"])
+        ids = nodes["node_id"].to_numpy(dtype=np.int64)
+        node_xy = np.zeros((int(ids.max(initial=-1)) + 1, 2))
+        node_xy[ids] = nodes[["x", "y"]].to_numpy()
+        inside = np.zeros(len(node_xy), dtype=bool)
+        for x0, y0, x1, y1 in boxes:
+            inside |= (
+                (node_xy[:, 0] >= x0)
+                & (node_xy[:, 0] <= x1)
+                & (node_xy[:, 1] >= y0)
+                & (node_xy[:, 1] <= y1)
+            )
+        table = pq.read_table(edges_path)
+        u, v = table.column("u").to_numpy(), table.column("v").to_numpy()
+        rows = np.flatnonzero(inside[u] | inside[v])
+        table = table.take(rows)
+        geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
+        return cls(
+            u[rows],
+            v[rows],
+            table.column("length_m").to_numpy(),
+            table.column("cost_factor").to_numpy()
+            if "cost_factor" in table.column_names
+            else np.ones(len(rows)),
+            table.column("road_class").to_numpy(zero_copy_only=False).astype(object),
+            node_xy,
+            lambda idx: geometry[idx],
+        )
+
+    def near(self, bounds: tuple, margin_m: float, pieces: dict[str, list[SegmentRow]]) -> nx.Graph:
+        """The road graph within ``margin_m`` of ``bounds`` (the edges with a node there),
+        each edge that routing split replaced by its ``pieces``. Edges carry ``length_m``,
+        ``cost_factor``, ``road_class``, ``geometry`` and ``segment_id``."""
+        x0, y0, x1, y1 = bounds
+        nodes = self._node_ids[
+            self._nodes.query(
+                shapely.box(x0 - margin_m, y0 - margin_m, x1 + margin_m, y1 + margin_m)
+            )
+        ]
+        first, count = self._first[nodes], np.diff(self._first)[nodes]
+        at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
+        found = np.unique(self._edge_at[at])
+        geometry = self.geometry_of(found)
         g = nx.Graph()
-        for i in found.tolist():
+        for k, i in enumerate(found.tolist()):
             u, v = int(self.u[i]), int(self.v[i])
             sid = f"{min(u, v)}-{max(u, v)}"
-            if sid in self.pieces:
-                add_segments(g, self.pieces[sid])
+            if sid in pieces:
+                add_segments(g, pieces[sid])
                 continue
             g.add_edge(
                 u,
@@ -338,10 +421,27 @@ class RoadEdges:
                 length_m=float(self.length_m[i]),
                 cost_factor=float(self.cost_factor[i]),
                 road_class=self.road_class[i],
-                geometry=self.geometry[i],
+                geometry=geometry[k],
                 segment_id=sid,
             )
         return g
+
+
+def _cost_factor(edges: pd.DataFrame) -> np.ndarray:
+    return (
+        edges["cost_factor"].to_numpy(dtype=float)
+        if "cost_factor" in edges
+        else np.ones(len(edges))
+    )
+
+
+def split_pieces(segments: pd.DataFrame) -> dict[str, list[SegmentRow]]:
+    """The pieces of the edges that routing split, by the edge they were cut from."""
+    pieces = segments.loc[segments["parent_edge"].notna()].drop_duplicates("segment_id")
+    out: dict[str, list[SegmentRow]] = {}
+    for parent, row in zip(pieces["parent_edge"], segment_rows(pieces), strict=True):
+        out.setdefault(parent, []).append(row)
+    return out
 
 
 SegmentRow = tuple[int, int, float, float, str, str, shapely.Geometry]
@@ -371,12 +471,15 @@ def add_segments(g: nx.Graph, rows: list[SegmentRow]) -> None:
     )
 
 
-def _ends(segments: pd.DataFrame) -> pd.DataFrame:
-    """Each link's first and last road node along its path (segments are in path order)."""
+def _ends(segments: pd.DataFrame) -> dict[str, tuple[int, int]]:
+    """Each routed link's first and last road node along its path (segments are in path
+    order); a link with no road segment is absent."""
     by_link = segments.groupby("link_id", sort=False)
-    return pd.DataFrame(
-        {"root": by_link["from_node"].first(), "end": by_link["to_node"].last()}
-    ).astype("Int64")
+    first, last = by_link["from_node"].first(), by_link["to_node"].last()
+    return {
+        k: (int(a), int(b))
+        for k, a, b in zip(first.index, first.to_numpy(), last.to_numpy(), strict=True)
+    }
 
 
 # --------------------------------------------------------------------------- layout
@@ -410,25 +513,15 @@ def _layout(
                 where="network_design.max_milp_edges",
                 fix="set network_design.method: heuristic, or raise max_milp_edges",
             ) from None
-        gap = 100.0 * (design.mip_gap or 0.0)
-    else:
-        try:
-            design = heuristic_design(
-                graph, root=root, sink_loads_mw=sink_loads_mw, dn_options=dn_options
-            )
-        except ValueError:  # a load beyond the largest DN: lay the shortest paths instead
-            log.warning("%s: a load exceeds the largest DN; laying shortest paths", name)
-            paths = nx.single_source_dijkstra_path(graph, root, weight="length_m")
-            tree = nx.Graph()
-            for node in sink_loads_mw:
-                nx.add_path(tree, paths[node])
-            return _with_data(graph, tree.edges), "heuristic", float("nan")
-        gap = float("nan")
-    return (
-        _with_data(graph, zip(design.pipes["u"], design.pipes["v"], strict=True)),
-        cfg.method,
-        gap,
-    )
+        return (
+            _with_data(graph, zip(design.pipes["u"], design.pipes["v"], strict=True)),
+            "milp",
+            100.0 * (design.mip_gap or 0.0),
+        )
+    # a load beyond the largest DN is costed at infinity, the tree laid all the same; the
+    # segment then gets no DN (and no capex), as a link would
+    tree = heuristic_layout(graph, root=root, sink_loads_mw=sink_loads_mw, dn_options=dn_options)
+    return tree, "heuristic", float("nan")
 
 
 def _with_data(g: nx.Graph, edges) -> nx.Graph:
@@ -438,16 +531,20 @@ def _with_data(g: nx.Graph, edges) -> nx.Graph:
 
 
 def feeds_of_network(
-    links: pd.DataFrame,
-    ends: pd.DataFrame,
+    links: list,
+    ends: dict[str, tuple[int, int]],
     graph: nx.Graph,
     dn_options: pd.DataFrame,
     cfg: NetworkDesignConfig,
     name: str,
 ) -> list[Feed]:
-    """Each source's tree in a network, laid out on the candidate graph."""
+    """Each source's tree in a network, laid out on the candidate graph. ``links`` are the
+    network's links as records (``DataFrame.itertuples``)."""
     feeds = []
-    for site_id, own in links.groupby("site_id", sort=True):
+    by_site: dict[str, list] = {}
+    for link in links:
+        by_site.setdefault(link.site_id, []).append(link)
+    for site_id, own in sorted(by_site.items()):
         root, sinks, consumers, link_ends = _terminals(own, ends)
         tree, method, gap = (
             _layout(graph, root, sinks, dn_options, cfg, f"{name} ({site_id})")
@@ -461,8 +558,8 @@ def feeds_of_network(
 
 
 def point_to_point_feeds(
-    links: pd.DataFrame,
-    ends: pd.DataFrame,
+    links: list,
+    ends: dict[str, tuple[int, int]],
     graph: nx.Graph,
     dn_options: pd.DataFrame,
     cfg: NetworkDesignConfig,
@@ -471,33 +568,30 @@ def point_to_point_feeds(
     """Each link laid alone, by the same method on the same graph: what the network would
     cost without shared trenches (each its own ``tag``, so no trench is shared)."""
     feeds = []
-    for i in range(len(links)):
-        (feed,) = feeds_of_network(links.iloc[[i]], ends, graph, dn_options, cfg, name)
-        feed.tag = str(links["link_id"].iat[i])
+    for link in links:
+        (feed,) = feeds_of_network([link], ends, graph, dn_options, cfg, name)
+        feed.tag = str(link.link_id)
         feeds.append(feed)
     return feeds
 
 
 def _terminals(
-    links: pd.DataFrame, ends: pd.DataFrame
+    links: list, ends: dict[str, tuple[int, int]]
 ) -> tuple[Node | None, dict[Node, float], dict[Node, float], dict[str, Node | None]]:
     """A source's road node, the load and consumers at each of its sinks' road nodes, and
     each link's sink node; a sink reached without road (at the source's node) has none."""
-    routed = ends.reindex(links["link_id"])
-    roots = routed["root"].dropna()
-    root = int(roots.iat[0]) if len(roots) else None
+    roots = [ends[link.link_id][0] for link in links if link.link_id in ends]
+    root = roots[0] if roots else None
     sinks: dict[Node, float] = {}
     consumers: dict[Node, float] = {}
     link_ends: dict[str, Node | None] = {}
-    for link_id, end, load, n in zip(
-        links["link_id"], routed["end"], links["allocated_heat_mw"], links["consumers"], strict=True
-    ):
-        if pd.isna(end) or int(end) == root:
-            link_ends[link_id] = None
-            continue
-        link_ends[link_id] = int(end)
-        sinks[int(end)] = sinks.get(int(end), 0.0) + float(load)
-        consumers[int(end)] = consumers.get(int(end), 0.0) + float(n)
+    for link in links:
+        link_id, load, n = link.link_id, link.allocated_heat_mw, link.consumers
+        end = ends[link_id][1] if link_id in ends else None
+        link_ends[link_id] = None if end is None or end == root else end
+        if link_ends[link_id] is not None:
+            sinks[end] = sinks.get(end, 0.0) + float(load)
+            consumers[end] = consumers.get(end, 0.0) + float(n)
     return root, sinks, consumers, link_ends
 
 
@@ -520,8 +614,8 @@ def _lay_feeds(feeds: list[Feed]) -> tuple[dict[tuple, _Segment], list[list[list
     segments: dict[tuple, _Segment] = {}
     paths: list[list[list[tuple]]] = []
     for k, f in enumerate(feeds):
-        loads = f.links["allocated_heat_mw"].to_numpy(dtype=float)
-        n = f.links["consumers"].to_numpy(dtype=float)
+        loads = np.array([link.allocated_heat_mw for link in f.links], dtype=float)
+        n = np.array([link.consumers for link in f.links], dtype=float)
         site_spur = _add(segments, f, k, _site_spur(f), diversified_load_mw(loads, n), n.sum())
         tree_paths: dict[Node, list[Node]] = {}
         if f.tree.number_of_edges():
@@ -537,7 +631,7 @@ def _lay_feeds(feeds: list[Feed]) -> tuple[dict[tuple, _Segment], list[list[list
                 _add(segments, f, k, seg, mw, counts[(u, v)])
             tree_paths = nx.single_source_shortest_path(f.tree, f.root)
         feed_paths = []
-        for link in f.links.itertuples(index=False):
+        for link in f.links:
             spur = _add(segments, f, k, _sink_spur(link), link.allocated_heat_mw, link.consumers)
             nodes = tree_paths.get(f.link_ends[link.link_id], [])
             road = [
@@ -551,8 +645,8 @@ def _lay_feeds(feeds: list[Feed]) -> tuple[dict[tuple, _Segment], list[list[list
 
 def _site_spur(feed: Feed) -> _Segment | None:
     """The straight spur from the site to the road: the start of its route."""
-    first = feed.links.iloc[0]
-    length = float(np.nan_to_num(first["site_spur_m"]))
+    first = feed.links[0]
+    length = float(np.nan_to_num(first.site_spur_m))
     if not length > 0:
         return None
     return _Segment(
@@ -670,13 +764,18 @@ def _cost_sources(
             "supply_temp_c": [f.temps[0] for f in feeds],
             "return_temp_c": [f.temps[1] for f in feeds],
             "sink_peak_mw": [
-                diversified_load_mw(f.links["allocated_heat_mw"], f.links["consumers"])
+                diversified_load_mw(
+                    [link.allocated_heat_mw for link in f.links],
+                    [link.consumers for link in f.links],
+                )
                 for f in feeds
             ],
         }
     )
     rows = lift_with_heat_pump(rows, cfg.heat_pump)
-    delivered = np.array([f.links["allocated_delivered_heat_mwh"].sum() for f in feeds])
+    delivered = np.array(
+        [sum(link.allocated_delivered_heat_mwh for link in f.links) for f in feeds], dtype=float
+    )
     lost = np.nan_to_num(shares @ pipes["annual_heat_loss_mwh"].to_numpy(dtype=float))
     sent = delivered + lost
     source_heat, hp_electricity = heat_pump_split_mwh(sent, rows["cop"].to_numpy())
@@ -733,7 +832,7 @@ class Inputs:
     zones: pd.DataFrame
     heat_networks: pd.DataFrame
     segments: gpd.GeoDataFrame  # route segments
-    edges: gpd.GeoDataFrame  # graph edges
+    edges: gpd.GeoDataFrame | tuple[Path, Path]  # graph edges, or (edges, nodes) files
     catalogue: pd.DataFrame
     twin_casings: pd.DataFrame
 
@@ -766,27 +865,41 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
     segments = data.segments
     ends = _ends(segments.loc[segments["link_id"].isin(links["link_id"])])
     options = _dn_options(data.catalogue, links, cfg)
-    roads = RoadEdges(data.edges, segments)
+    margin = cfg.network_design.search_margin_m
+    groups = links.groupby("network_id", sort=True)
+    roads = (
+        RoadEdges.from_files(
+            *data.edges,
+            np.array([own.total_bounds + [-margin, -margin, margin, margin] for _, own in groups]),
+        )
+        if isinstance(data.edges, tuple)
+        else RoadEdges.from_frame(data.edges)
+    )
+    pieces = split_pieces(segments)
     by_link: dict[str, list[SegmentRow]] = {}
     for link, row in zip(segments["link_id"], segment_rows(segments), strict=True):
         by_link.setdefault(link, []).append(row)
     designed: list[Feed] = []
     alone: list[Feed] = []
     started = time.perf_counter()
-    groups = links.groupby("network_id", sort=True)
     for net_id, own in tqdm(
         groups, desc="laying out networks", unit=" networks", leave=False, disable=None
     ):
-        graph = roads.near(tuple(own.total_bounds), cfg.network_design.search_margin_m)
+        graph = roads.near(tuple(own.total_bounds), margin, pieces)
         add_segments(graph, [row for link in own["link_id"] for row in by_link.get(link, [])])
         temps = _temperatures(own)
-        for feeds, out in (
-            (feeds_of_network(own, ends, graph, options, cfg.network_design, net_id), designed),
-            (point_to_point_feeds(own, ends, graph, options, cfg.network_design, net_id), alone),
-        ):
-            for feed in feeds:
-                feed.temps = temps
-            out += feeds
+        records = list(own.itertuples(index=False))
+        feeds = feeds_of_network(records, ends, graph, options, cfg.network_design, net_id)
+        laid_alone = (
+            # one link: laid alone, it is the network itself
+            [dataclasses.replace(feeds[0], tag=str(records[0].link_id))]
+            if len(records) == 1
+            else point_to_point_feeds(records, ends, graph, options, cfg.network_design, net_id)
+        )
+        for feed in (*feeds, *laid_alone):
+            feed.temps = temps
+        designed += feeds
+        alone += laid_alone
     log.info("laid out %d networks in %.1f s", groups.ngroups, time.perf_counter() - started)
     args = (data.sources, data.catalogue, data.twin_casings, cfg)
     costed, p2p = cost_layout(designed, *args), cost_layout(alone, *args)
@@ -934,7 +1047,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         zones=read_geoparquet(paths.demand_zones),
         heat_networks=read_geoparquet(paths.heat_networks),
         segments=read_geoparquet(paths.route_segments),
-        edges=read_geoparquet(paths.graph_edges),
+        edges=(paths.graph_edges, paths.graph_nodes),
         catalogue=load_pipe_catalogue(),
         twin_casings=load_twin_casings(),
     )

@@ -26,6 +26,7 @@ from pipeline.stages.design_networks import (
     PIPE_COLUMNS,
     DesignConfig,
     Inputs,
+    RoadEdges,
     _critical_paths,
     _Segment,
     _shares,
@@ -355,3 +356,25 @@ def test_network_lcoh_is_its_sources_lcoh_weighted_by_the_heat_they_deliver():
     assert net[lcoh] == pytest.approx((alone[0][lcoh] * 12_000 + alone[1][lcoh] * 2_000) / 14_000)
     assert net["capex_eur"] == pytest.approx(alone[0]["capex_eur"] + alone[1]["capex_eur"])
     assert net["trench_saving_pct"] == pytest.approx(0.0)
+
+
+def test_a_run_reads_only_the_edges_near_its_networks_and_designs_the_same(tmp_path):
+    """From the parquet files, only edges with a node in a network's search area are
+    read; the design is the one made from the whole edge table."""
+    data = _inputs(**BRANCH, n_nodes=40)  # a 3.9 km street; the networks span 500 m
+    edges_path, nodes_path = tmp_path / "graph_edges.parquet", tmp_path / "graph_nodes.parquet"
+    data.edges.to_parquet(edges_path)
+    pd.DataFrame(
+        {"node_id": np.arange(40), "x": SPACING_M * np.arange(40), "y": np.zeros(40)}
+    ).to_parquet(nodes_path)
+    from_table = _design(data)
+    roads = RoadEdges.from_files(
+        edges_path, nodes_path, np.array([[-500.0, -500.0, 1000.0, 500.0]])
+    )
+    assert sorted(roads.u.tolist()) == list(range(11))  # nodes 0-10 lie within x <= 1000
+    data.edges = (edges_path, nodes_path)
+    from_files = _design(data)
+    for a, b in zip(from_table, from_files, strict=True):
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry"))
+        )
