@@ -585,7 +585,7 @@ class NetworkDesignConfig(Section):
         "dwelling-sized consumer).",
     )
     search_margin_m: Positive = Field(
-        default=500.0,
+        default=300.0,
         description="Roads within this distance of a network's candidate links' bounding box "
         "are candidates for its layout.",
     )
