@@ -341,9 +341,15 @@ def steiner_layout(
 
 
 def _layout_candidates(g: nx.Graph, terms: list[Node]) -> list[nx.Graph]:
-    """Every construction, improved; distinct trees only, in construction order."""
+    """Every construction, improved; distinct trees only, in construction order (a
+    construction that repeats an earlier one is not improved again)."""
     out: dict[frozenset, nx.Graph] = {}
+    seen: set[frozenset] = set()
     for edges in _constructions(g, terms):
+        key = frozenset(frozenset(e) for e in edges)
+        if key in seen:
+            continue
+        seen.add(key)
         tree = _improve(g, edges, set(terms))
         out.setdefault(frozenset(frozenset(e) for e in tree.edges), tree)
     return list(out.values())

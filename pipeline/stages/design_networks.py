@@ -46,7 +46,6 @@ Method
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import time
 from collections.abc import Hashable
@@ -407,23 +406,39 @@ class RoadEdges:
         first, count = self._first[nodes], np.diff(self._first)[nodes]
         at = np.repeat(first - np.cumsum(count) + count, count) + np.arange(count.sum())
         found = np.unique(self._edge_at[at])
-        geometry = self.geometry_of(found)
+        u, v = self.u[found], self.v[found]
+        sids = [
+            f"{a}-{b}"
+            for a, b in zip(np.minimum(u, v).tolist(), np.maximum(u, v).tolist(), strict=True)
+        ]
         g = nx.Graph()
-        for k, i in enumerate(found.tolist()):
-            u, v = int(self.u[i]), int(self.v[i])
-            sid = f"{min(u, v)}-{max(u, v)}"
+        g.add_edges_from(
+            (
+                a,
+                b,
+                {
+                    "length_m": m,
+                    "cost_factor": f,
+                    "road_class": c,
+                    "geometry": geo,
+                    "segment_id": i,
+                },
+            )
+            for a, b, m, f, c, geo, i in zip(
+                u.tolist(),
+                v.tolist(),
+                self.length_m[found].tolist(),
+                self.cost_factor[found].tolist(),
+                self.road_class[found].tolist(),
+                self.geometry_of(found),
+                sids,
+                strict=True,
+            )
+            if i not in pieces
+        )
+        for sid in sids:
             if sid in pieces:
                 add_segments(g, pieces[sid])
-                continue
-            g.add_edge(
-                u,
-                v,
-                length_m=float(self.length_m[i]),
-                cost_factor=float(self.cost_factor[i]),
-                road_class=self.road_class[i],
-                geometry=geometry[k],
-                segment_id=sid,
-            )
         return g
 
 
@@ -890,9 +905,9 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
         temps = _temperatures(own)
         records = list(own.itertuples(index=False))
         feeds = feeds_of_network(records, ends, graph, options, cfg.network_design, net_id)
+        # a network of one link is its own point-to-point layout (summarise reuses it)
         laid_alone = (
-            # one link: laid alone, it is the network itself
-            [dataclasses.replace(feeds[0], tag=str(records[0].link_id))]
+            []
             if len(records) == 1
             else point_to_point_feeds(records, ends, graph, options, cfg.network_design, net_id)
         )
@@ -910,13 +925,18 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
         }
         for name, c in (("network", costed), ("p2p", p2p))
     }
+    of_network: dict[str, list[Feed]] = {}
+    for feed in designed:
+        of_network.setdefault(feed.network_id, []).append(feed)
+
+    def part(name: str, net_id: str) -> Costed:
+        if net_id not in parts[name]["feeds"]:  # one link: the network is its own p2p
+            name = "network"
+        return Costed(parts[name]["pipes"][net_id], parts[name]["feeds"][net_id])
+
     nets = [
         summarise(
-            net_id,
-            own,
-            [f for f in designed if f.network_id == net_id],
-            *(Costed(parts[n]["pipes"][net_id], parts[n]["feeds"][net_id]) for n in parts),
-            names,
+            net_id, own, of_network[net_id], part("network", net_id), part("p2p", net_id), names
         )
         for net_id, own in groups
     ]
