@@ -877,11 +877,37 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
             gpd.GeoDataFrame(columns=[*pipe_cols, "geometry"], geometry="geometry", crs=crs),
         )
     links["network_id"] = group_networks(links)
-    segments = data.segments
-    ends = _ends(segments.loc[segments["link_id"].isin(links["link_id"])])
-    options = _dn_options(data.catalogue, links, cfg)
-    margin = cfg.network_design.search_margin_m
     groups = links.groupby("network_id", sort=True)
+    designed, alone = lay_out(groups, data, cfg)
+    args = (data.sources, data.catalogue, data.twin_casings, cfg)
+    costed, p2p = cost_layout(designed, *args), cost_layout(alone, *args)
+    nets = summarise_all(groups, designed, costed, p2p, names)
+    for row in nets:
+        log.info(
+            "%s: %s to %s: %.0f m of trench against %.0f m point to point (%.1f %% saved), "
+            "capex %.0f against %.0f %s (%s)",
+            row["network_id"],
+            row["site_ids"],
+            row["sink_ids"],
+            row["trench_length_m"],
+            row["p2p_trench_length_m"],
+            row["trench_saving_pct"],
+            row[names["capex"]],
+            row[f"p2p_{names['capex']}"],
+            cfg.cost.currency,
+            row["method"],
+        )
+    networks = gpd.GeoDataFrame(pd.DataFrame(nets)[[*net_cols, "geometry"]], crs=crs)
+    return networks, _pipes_frame(costed.pipes, names, pipe_cols, crs)
+
+
+def lay_out(groups, data: Inputs, cfg: DesignConfig) -> tuple[list[Feed], list[Feed]]:
+    """The layouts of every network (``groups``: the recommended links by network) and of
+    its links laid alone; a network of one link is its own point-to-point layout."""
+    segments = data.segments
+    ends = _ends(segments.loc[segments["link_id"].isin(groups.obj["link_id"])])
+    options = _dn_options(data.catalogue, groups.obj, cfg)
+    margin = cfg.network_design.search_margin_m
     roads = (
         RoadEdges.from_files(
             *data.edges,
@@ -902,22 +928,27 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
     ):
         graph = roads.near(tuple(own.total_bounds), margin, pieces)
         add_segments(graph, [row for link in own["link_id"] for row in by_link.get(link, [])])
-        temps = _temperatures(own)
         records = list(own.itertuples(index=False))
         feeds = feeds_of_network(records, ends, graph, options, cfg.network_design, net_id)
-        # a network of one link is its own point-to-point layout (summarise reuses it)
         laid_alone = (
             []
             if len(records) == 1
             else point_to_point_feeds(records, ends, graph, options, cfg.network_design, net_id)
         )
+        temps = _temperatures(own)
         for feed in (*feeds, *laid_alone):
             feed.temps = temps
         designed += feeds
         alone += laid_alone
     log.info("laid out %d networks in %.1f s", groups.ngroups, time.perf_counter() - started)
-    args = (data.sources, data.catalogue, data.twin_casings, cfg)
-    costed, p2p = cost_layout(designed, *args), cost_layout(alone, *args)
+    return designed, alone
+
+
+def summarise_all(
+    groups, designed: list[Feed], costed: Costed, p2p: Costed, names: dict[str, str]
+) -> list[dict]:
+    """One row per network (:func:`summarise`); a network of one link, which was not laid
+    out again alone, is its own point to point."""
     parts = {
         name: {
             "pipes": dict(tuple(c.pipes.groupby("network_id"))),
@@ -930,33 +961,16 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
         of_network.setdefault(feed.network_id, []).append(feed)
 
     def part(name: str, net_id: str) -> Costed:
-        if net_id not in parts[name]["feeds"]:  # one link: the network is its own p2p
+        if net_id not in parts[name]["feeds"]:
             name = "network"
         return Costed(parts[name]["pipes"][net_id], parts[name]["feeds"][net_id])
 
-    nets = [
+    return [
         summarise(
             net_id, own, of_network[net_id], part("network", net_id), part("p2p", net_id), names
         )
         for net_id, own in groups
     ]
-    for row in nets:
-        log.info(
-            "%s: %s to %s: %.0f m of trench against %.0f m point to point (%.1f %% saved), "
-            "capex %.0f against %.0f %s (%s)",
-            row["network_id"],
-            row["site_ids"],
-            row["sink_ids"],
-            row["trench_length_m"],
-            row["p2p_trench_length_m"],
-            row["trench_saving_pct"],
-            row[names["capex"]],
-            row[f"p2p_{names['capex']}"],
-            cfg.cost.currency,
-            row["method"],
-        )
-    networks = gpd.GeoDataFrame(pd.DataFrame(nets)[[*net_cols, "geometry"]], crs=crs)
-    return networks, _pipes_frame(costed.pipes, names, pipe_cols, crs)
 
 
 def _temperatures(links: pd.DataFrame) -> tuple[float, float]:
