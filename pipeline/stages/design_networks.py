@@ -98,7 +98,6 @@ from pipeline.stages.assess_links import (
 )
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
     from pathlib import Path
 
     from scipy import sparse
@@ -305,9 +304,8 @@ class RoadEdges:
         The edge table's columns.
     node_xy
         (x, y) of each node, by node id (0 … n - 1).
-    geometry_of
-        The LineStrings of the edges at some positions (a function, so that a caller may
-        decode them only when wanted).
+    geometry
+        The edges' LineStrings.
     """
 
     def __init__(
@@ -318,11 +316,11 @@ class RoadEdges:
         cost_factor: np.ndarray,
         road_class: np.ndarray,
         node_xy: np.ndarray,
-        geometry_of: Callable[[np.ndarray], np.ndarray],
+        geometry: np.ndarray,
     ):
         self.u, self.v = u.astype(np.int64), v.astype(np.int64)
         self.length_m, self.cost_factor, self.road_class = length_m, cost_factor, road_class
-        self.geometry_of = geometry_of
+        self.geometry = geometry
         ends = np.concatenate([self.u, self.v])
         order = np.argsort(ends, kind="stable")
         self._edge_at = np.tile(np.arange(len(self.u)), 2)[order]
@@ -331,22 +329,15 @@ class RoadEdges:
         self._nodes = shapely.STRtree(shapely.points(node_xy[self._node_ids]))
 
     @classmethod
-    def from_frame(cls, edges: gpd.GeoDataFrame, nodes: pd.DataFrame | None = None) -> RoadEdges:
-        """From an edge table with geometries (``graph_edges``) and its node table
-        (``graph_nodes``: ``node_id``, ``x``, ``y``); without one, nodes are placed at
-        the ends of their edges, which is where ``build_road_graph`` puts them. (A run
-        reads only the edges it needs: :meth:`from_files`.)"""
+    def from_frame(cls, edges: gpd.GeoDataFrame) -> RoadEdges:
+        """From an edge table with geometries (``graph_edges``), nodes placed at the ends
+        of their edges, which is where ``build_road_graph`` puts them. (A run reads only
+        the edges it needs: :meth:`from_files`.)"""
         u, v = edges["u"].to_numpy(dtype=np.int64), edges["v"].to_numpy(dtype=np.int64)
         geometry = edges.geometry.to_numpy()
-        n_nodes = int(max(u.max(initial=-1), v.max(initial=-1))) + 1
-        if nodes is not None:
-            n_nodes = max(n_nodes, int(nodes["node_id"].to_numpy().max(initial=-1)) + 1)
-        node_xy = np.zeros((n_nodes, 2))
-        if nodes is not None:
-            node_xy[nodes["node_id"].to_numpy(dtype=np.int64)] = nodes[["x", "y"]].to_numpy()
-        else:
-            node_xy[u] = shapely.get_coordinates(shapely.get_point(geometry, 0))
-            node_xy[v] = shapely.get_coordinates(shapely.get_point(geometry, -1))
+        node_xy = np.zeros((int(max(u.max(initial=-1), v.max(initial=-1))) + 1, 2))
+        node_xy[u] = shapely.get_coordinates(shapely.get_point(geometry, 0))
+        node_xy[v] = shapely.get_coordinates(shapely.get_point(geometry, -1))
         return cls(
             u,
             v,
@@ -354,7 +345,7 @@ class RoadEdges:
             _cost_factor(edges),
             edges["road_class"].to_numpy(dtype=object),
             node_xy,
-            lambda idx: geometry[idx],
+            geometry,
         )
 
     @classmethod
@@ -380,7 +371,6 @@ class RoadEdges:
         u, v = table.column("u").to_numpy(), table.column("v").to_numpy()
         rows = np.flatnonzero(inside[u] | inside[v])
         table = table.take(rows)
-        geometry = shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False))
         return cls(
             u[rows],
             v[rows],
@@ -390,7 +380,7 @@ class RoadEdges:
             else np.ones(len(rows)),
             table.column("road_class").to_numpy(zero_copy_only=False).astype(object),
             node_xy,
-            lambda idx: geometry[idx],
+            shapely.from_wkb(table.column("geometry").to_numpy(zero_copy_only=False)),
         )
 
     def near(self, bounds: tuple, margin_m: float, pieces: dict[str, list[SegmentRow]]) -> nx.Graph:
@@ -430,7 +420,7 @@ class RoadEdges:
                 self.length_m[found].tolist(),
                 self.cost_factor[found].tolist(),
                 self.road_class[found].tolist(),
-                self.geometry_of(found),
+                self.geometry[found],
                 sids,
                 strict=True,
             )
