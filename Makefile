@@ -53,6 +53,7 @@ all: $(REPORT) ## run every stage for REGION and print the paths of its outputs
 	@echo "GeoPackage: $(GPKG)"
 	@echo "Report:     $(REPORT)"
 	@echo "Links CSV:  $(O)/links.csv"
+	@echo "Networks:   $(O)/networks.csv"
 
 test: $(VENV_OK) ## install if needed and run the whole test suite
 	$(PY) -m ruff check pipeline tests
