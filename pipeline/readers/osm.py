@@ -1,7 +1,7 @@
 """OpenStreetMap files (``.osm.pbf``, ``.osm``, ``.osm.bz2``, ``.osm.gz``), read with pyosmium.
 
-- :func:`read_osm_roads`: ``highway`` ways as lines, in two passes so that memory follows
-  the highway ways, not the whole file; clipped extracts are fine.
+- :func:`read_osm_roads`: ``highway`` ways as lines, in two passes (node locations in
+  C++, then the ways) so that no node passes through Python; clipped extracts are fine.
 - :func:`read_osm_data_centres`: ``telecom=data_center`` and ``building=data_center``
   features as points.
 - :func:`read_osm_heat_pipes`: ``man_made=pipeline`` ways carrying heat.
@@ -19,7 +19,7 @@ import sys
 from array import array
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
@@ -118,13 +118,43 @@ def way_lines(
     return np.asarray(lines, dtype=object), way_index, clipped
 
 
+LOCATION_INDEX = "flex_mem"
+"""pyosmium node-location index for :func:`read_osm_roads`. ``flex_mem`` keeps (id,
+location) pairs, 16 bytes a node, while the file is an extract, and moves to dense blocks
+of 8 bytes a node id once the ids are dense enough (a large country or the planet), all in
+memory. The ``dense_*`` indexes take 8 bytes per id up to the largest node id (about
+100 GB today) whatever the file's size, ``sparse_mem_array`` is flex_mem's sparse mode
+without the switch, and the ``*_file_array`` indexes are slower."""
+
+
 @dataclass
 class _HighwayWays:
-    ids: array
-    lengths: array
-    refs: array
-    highway: list[str]
-    name: list[str]
+    """The ``highway`` ways of a file; a clipped way's node references are kept apart."""
+
+    ids: array = field(default_factory=lambda: array("q"))
+    highway: list[str] = field(default_factory=list)
+    name: list[str] = field(default_factory=list)
+    wkb: list[bytes] = field(default_factory=list)
+    """WKB LineString of each way whose nodes all have locations."""
+    whole: array = field(default_factory=lambda: array("q"))
+    """Index of each of those ways."""
+    clipped: array = field(default_factory=lambda: array("q"))
+    """Index of each way with nodes missing from the file."""
+    clipped_len: array = field(default_factory=lambda: array("q"))
+    clipped_refs: array = field(default_factory=lambda: array("q"))
+    located_ids: array = field(default_factory=lambda: array("q"))
+    """Ids and (lon, lat) of the located nodes of the clipped ways."""
+    located_xy: array = field(default_factory=lambda: array("d"))
+
+    def add_clipped(self, way: object) -> None:
+        """Keep a clipped way's references and the locations found, for :func:`way_lines`."""
+        self.clipped.append(len(self.ids))
+        self.clipped_len.append(len(way.nodes))
+        for node in way.nodes:
+            self.clipped_refs.append(node.ref)
+            if node.location.valid():
+                self.located_ids.append(node.ref)
+                self.located_xy.extend((node.location.lon, node.location.lat))
 
 
 def _osm_progress(iterable: Iterable, desc: str, unit: str) -> tqdm:
@@ -132,45 +162,76 @@ def _osm_progress(iterable: Iterable, desc: str, unit: str) -> tqdm:
 
 
 def _read_highway_ways(path: Path) -> _HighwayWays:
-    """Pass 1: the id, node references, class and name of every ``highway`` way."""
+    """The tags and LineString (as WKB) of every ``highway`` way with two nodes or more.
+
+    Pass 1 stores the location of every node of the file in a :data:`LOCATION_INDEX`
+    index, in C++; pass 2 reads only the ways, and pyosmium builds each highway way's WKB
+    from the index. Two passes make the order of the file irrelevant (an Overpass export
+    may put the ways before their nodes). A way with a node missing from the file (a
+    clipped extract) or without a valid location keeps its node references instead.
+    """
     import osmium
 
-    ways = _HighwayWays(array("q"), array("q"), array("q"), [], [])
-    proc = osmium.FileProcessor(str(path), osmium.osm.WAY).with_filter(
-        osmium.filter.KeyFilter("highway")
+    locations = osmium.NodeLocationsForWays(osmium.index.create_map(LOCATION_INDEX))
+    locations.ignore_errors()  # a missing node leaves an invalid location on the way
+    with osmium.io.Reader(str(path), osmium.osm.NODE) as reader:
+        osmium.apply(reader, locations)
+    # the same handler, so it sorts the index before the first way
+    proc = (
+        osmium.FileProcessor(str(path), osmium.osm.WAY)
+        .with_filter(osmium.filter.KeyFilter("highway"))
+        .with_filter(locations)
     )
-    for way in _osm_progress(proc, "OSM pass 1/2: highway ways", " ways"):
-        nodes = way.nodes
-        if len(nodes) < 2:
+    wkb = osmium.geom.WKBFactory()
+    ways = _HighwayWays()
+    for way in _osm_progress(proc, "OSM: highway ways", " ways"):
+        if len(way.nodes) < 2:
             continue
-        ways.refs.extend([n.ref for n in nodes])
-        ways.lengths.append(len(nodes))
+        try:
+            ways.wkb.append(bytes.fromhex(wkb.create_linestring(way, osmium.geom.use_nodes.ALL)))
+            ways.whole.append(len(ways.ids))
+        except osmium.InvalidLocationError:
+            ways.add_clipped(way)
         ways.ids.append(way.id)
         ways.highway.append(sys.intern(way.tags.get("highway")))
         ways.name.append(way.tags.get("name", ""))
     return ways
 
 
-def _read_node_locations(path: Path, wanted: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Pass 2: ids and (lon, lat) of the nodes in ``wanted`` that the file holds.
+def _np(values: array, dtype: type = np.int64) -> np.ndarray:
+    return np.frombuffer(values, dtype=dtype)
 
-    Only the wanted nodes' locations are kept, so memory follows ``wanted`` (the nodes of
-    highway ways), not the number of nodes in the file. Every node still passes through
-    Python once, at about 2.5 microseconds each.
+
+def highway_lines(ways: _HighwayWays) -> tuple[np.ndarray, np.ndarray]:
+    """The LineStrings of the ways read and, for each, its way's index, in way order.
+
+    A clipped way gives one line per run of at least two consecutive located nodes
+    (:func:`way_lines`); the numbers of clipped ways and of ways left without a line are
+    logged.
     """
-    import osmium
-
-    wanted_set = set(wanted.tolist())
-    ids = array("q")
-    xy = array("d")
-    proc = osmium.FileProcessor(str(path), osmium.osm.NODE)
-    for node in _osm_progress(proc, "OSM pass 2/2: node locations", " nodes"):
-        if node.id in wanted_set:
-            loc = node.location
-            if loc.valid():
-                ids.append(node.id)
-                xy.extend((loc.lon, loc.lat))
-    return np.frombuffer(ids, dtype=np.int64), np.frombuffer(xy, dtype=float).reshape(-1, 2)
+    whole = shapely.from_wkb(ways.wkb) if ways.wkb else np.empty(0, dtype=object)
+    parts, part_way, _ = way_lines(
+        _np(ways.clipped_refs),
+        _np(ways.clipped_len),
+        _np(ways.located_ids),
+        _np(ways.located_xy, float).reshape(-1, 2),
+    )
+    clipped = _np(ways.clipped)
+    if len(clipped):
+        lost = len(clipped) - len(np.unique(part_way))
+        log.info(
+            "%d of %d highway ways refer to nodes missing from the extract (clipped); kept "
+            "their parts with node locations (%d lines); %d of them have no two "
+            "consecutive located nodes and are skipped",
+            len(clipped),
+            len(ways.ids),
+            len(parts),
+            lost,
+        )
+    way_index = np.concatenate([_np(ways.whole), clipped[part_way]])
+    order = np.argsort(way_index, kind="stable")
+    lines = np.concatenate([np.asarray(whole, dtype=object), parts])
+    return lines[order], way_index[order]
 
 
 def read_osm_roads(
@@ -178,10 +239,12 @@ def read_osm_roads(
 ) -> gpd.GeoDataFrame:
     """Read the ``highway`` ways of an OSM file as LineStrings in EPSG:4326.
 
-    Two passes keep memory in proportion to the highway ways rather than the file: the
-    first collects the ways' tags and node references, the second the locations of only
-    those nodes. A way whose nodes are partly missing (a clipped extract) is kept as its
-    runs of at least two consecutive nodes that are present; the count is logged.
+    The first pass keeps the location of every node of the file in a pyosmium index
+    (:data:`LOCATION_INDEX`, about 16 bytes a node for an extract), without a node
+    passing through Python; the second reads the ways and builds each highway way's line
+    from the index as WKB, decoded by shapely in one call. A way whose nodes are partly
+    missing (a clipped extract) is kept as its runs of at least two consecutive nodes
+    that are present; the counts are logged.
 
     Parameters
     ----------
@@ -200,27 +263,8 @@ def read_osm_roads(
     require_file(path, key=key)
     with _osm_errors(path):
         ways = _read_highway_ways(path)
-        wanted = np.unique(np.frombuffer(ways.refs, dtype=np.int64))
-        node_ids, node_xy = _read_node_locations(path, wanted)
-    lines, way_index, clipped = way_lines(
-        np.frombuffer(ways.refs, dtype=np.int64),
-        np.frombuffer(ways.lengths, dtype=np.int64),
-        node_ids,
-        node_xy,
-    )
-    log.info(
-        "read %d highway ways referring to %d nodes, %d of them in the file",
-        len(ways.ids),
-        len(wanted),
-        len(node_ids),
-    )
-    if clipped.any():
-        log.info(
-            "%d of %d highway ways refer to nodes missing from the extract (clipped); "
-            "kept their parts with node locations",
-            int(clipped.sum()),
-            len(ways.ids),
-        )
+    lines, way_index = highway_lines(ways)
+    log.info("read %d highway ways, %d lines", len(ways.ids), len(lines))
     gdf = gpd.GeoDataFrame(
         {
             "osm_id": np.frombuffer(ways.ids, dtype=np.int64)[way_index],

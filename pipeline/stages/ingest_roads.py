@@ -7,9 +7,10 @@ Inputs
 
       - an OpenStreetMap extract, ``.osm.pbf``, ``.osm``, ``.osm.bz2`` or ``.osm.gz``
         (a Geofabrik county file, an Overpass or JOSM export), read with pyosmium in two
-        passes so that memory follows the highway ways, not the whole file; clipped
-        extracts, whose ways refer to nodes missing from the file, are fine (osmnx's XML
-        reader is not used: it fails on clipped ways or drops them whole);
+        passes (node locations into an in-memory index, then the highway ways), in any
+        order of nodes and ways; clipped extracts, whose ways refer to nodes missing from
+        the file, are fine: each way keeps its runs of located nodes (osmnx's XML reader
+        is not used: it fails on clipped ways or drops them whole);
       - a Geofabrik shapefile download, the ``.shp.zip`` itself (read through GDAL's
         ``/vsizip/``; layer ``gis_osm_roads_free_1``, class in ``fclass``);
       - an OS Open Roads GeoPackage (layer ``road_link``, class in ``road_function``,
