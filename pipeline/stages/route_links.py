@@ -34,21 +34,31 @@ Method
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass
+from functools import cached_property
 from itertools import pairwise
+from pathlib import Path
 
 import geopandas as gpd
-import networkx as nx
 import numpy as np
 import pandas as pd
 import shapely
-from tqdm import tqdm
 
 from pipeline.config import RegionFile, RoutingConfig
+from pipeline.executor import Executor, LocalExecutor
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
-from pipeline.stages.build_road_graph import graph_from_tables
+from pipeline.route_search import (
+    TILE_MARGIN_M,
+    Batch,
+    Found,
+    TileSource,
+    edge_arrays,
+    route_batch,
+    write_tile_store,
+)
 
 log = logging.getLogger("heatlink.route_links")
 
@@ -57,6 +67,7 @@ UNREACHABLE = "unreachable"
 BEYOND_MAX_LENGTH = "beyond_max_length"
 SPLIT_TOLERANCE_M = 0.01
 SUBSTRING_TOL_M = 1e-6
+BATCH_SOURCES = 25  # sources per search task; they share one tile of the graph
 SEGMENT_COLUMNS = [
     "link_id",
     "segment_id",
@@ -97,6 +108,36 @@ class Attachment:
 
 
 @dataclass
+class AttachedGraph:
+    """The road graph's tables after attaching sites and sinks (:func:`attach`)."""
+
+    nodes: pd.DataFrame  # node_id, x, y, component; split nodes appended
+    edges: gpd.GeoDataFrame  # u, v, length_m, road_class, cost_factor, parent_edge, geometry
+    site_att: list[Attachment]
+    sink_att: list[Attachment]
+
+    def component(self, node_ids: np.ndarray) -> np.ndarray:
+        """The connected component of each node (by id)."""
+        return self.nodes["component"].to_numpy()[self._rows(node_ids)]
+
+    def xy(self, node_ids: np.ndarray) -> np.ndarray:
+        rows = self._rows(node_ids)
+        return np.column_stack([self.nodes["x"].to_numpy()[rows], self.nodes["y"].to_numpy()[rows]])
+
+    def _rows(self, node_ids: np.ndarray) -> np.ndarray:
+        ids = np.asarray(node_ids, dtype=np.int64)
+        if self._ids_are_rows:
+            return ids
+        return pd.Index(self.nodes["node_id"]).get_indexer(ids)
+
+    @cached_property
+    def _ids_are_rows(self) -> bool:
+        """Whether node ids are their rows, as build_road_graph and splitting number them."""
+        ids = self.nodes["node_id"].to_numpy()
+        return bool(np.array_equal(ids, np.arange(len(ids))))
+
+
+@dataclass
 class RoutingResult:
     """Output of :func:`route_links`."""
 
@@ -105,75 +146,110 @@ class RoutingResult:
     segments: gpd.GeoDataFrame  # link_id, segment_id and geometry of each road edge used
 
 
-def _start_node(G: nx.Graph, u: int, v: int, geom: shapely.LineString) -> int:
-    """Which end of edge (u, v) its geometry starts at."""
-    x0, y0 = geom.coords[0]
-    du = (G.nodes[u]["x"] - x0) ** 2 + (G.nodes[u]["y"] - y0) ** 2
-    dv = (G.nodes[v]["x"] - x0) ** 2 + (G.nodes[v]["y"] - y0) ** 2
-    return u if du <= dv else v
+def _starts_at_v(start_xy: np.ndarray, u_xy: np.ndarray, v_xy: np.ndarray) -> np.ndarray:
+    """Whether each edge's geometry starts at its ``v`` end (nearer v than u)."""
+    du = ((u_xy - start_xy) ** 2).sum(axis=1)
+    dv = ((v_xy - start_xy) ** 2).sum(axis=1)
+    return dv < du
 
 
-def split_edges(G: nx.Graph, at: dict[tuple[int, int], list[float]]) -> dict:
-    """Split edges of ``G`` in place at distances along their geometry.
+def split_edges(
+    nodes: pd.DataFrame, edges: gpd.GeoDataFrame, at: dict[int, list[float]]
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame, dict]:
+    """Split edges at distances along their geometry.
 
     Parameters
     ----------
-    G
-        The road graph; edges carry ``geometry`` and ``length_m``.
+    nodes, edges
+        The graph's node table (``node_id``, ``x``, ``y``, ``component``) and edge table
+        (``u``, ``v``, ``length_m``, ``road_class``, ``cost_factor``, ``parent_edge``,
+        geometry).
     at
-        For an edge ``(u, v)``, distances along its geometry (from the geometry's start).
+        For an edge (by row of ``edges``), distances along its geometry from its start.
 
     Returns
     -------
-    ``{(u, v, distance): node}`` for every requested split, where ``node`` is the new
-    node, or an end node when the distance is within 1 cm of an end.
+    The node table with the new nodes appended (ids from ``max(node_id) + 1``, in the
+    order of ``at``), the edge table with each split edge replaced by its pieces (each
+    runs from its ``u`` to its ``v`` and keeps its road class, cost factor and parent
+    edge ``u-v``), and ``{(row, distance): node}`` for every requested split, where
+    ``node`` is the new node or an end node when the distance is within 1 cm of an end.
     """
     found: dict = {}
-    pieces: list[tuple] = []
-    next_id = max(G.nodes, default=-1) + 1
-    for (u, v), dists in at.items():
-        data = G.edges[u, v]
-        geom = data["geometry"]
-        length = geom.length
-        a = _start_node(G, u, v, geom)
-        b = v if a == u else u
-        cuts: list[tuple[float, int]] = [(0.0, a)]
+    new_nodes: list[tuple[int, float, int]] = []  # (id, distance, edge row)
+    pieces: list[tuple[int, int, int, float, float]] = []  # (row, from, to, d0, d1)
+    next_id = int(nodes["node_id"].max()) + 1 if len(nodes) else 0
+    rows = np.fromiter(at, dtype=np.int64, count=len(at))
+    geoms = edges.geometry.to_numpy()
+    u_all, v_all = edges["u"].to_numpy(), edges["v"].to_numpy()
+    attached = AttachedGraph(nodes, edges, [], [])
+    starts = shapely.get_coordinates(shapely.get_point(geoms[rows], 0))
+    at_v = _starts_at_v(starts, attached.xy(u_all[rows]), attached.xy(v_all[rows]))
+    for k, (row, dists) in enumerate(at.items()):
+        length = geoms[row].length
+        a, b = (v_all[row], u_all[row]) if at_v[k] else (u_all[row], v_all[row])
+        cuts: list[tuple[float, int]] = [(0.0, int(a))]
         for d in sorted(set(dists)):
             if d <= SPLIT_TOLERANCE_M:
-                node = a
+                node = int(a)
             elif d >= length - SPLIT_TOLERANCE_M:
-                node = b
+                node = int(b)
             elif d - cuts[-1][0] <= SPLIT_TOLERANCE_M:
                 node = cuts[-1][1]
             else:
                 node = next_id
                 next_id += 1
-                p = geom.interpolate(d)
-                G.add_node(node, x=p.x, y=p.y, component=G.nodes[u]["component"], split=True)
+                new_nodes.append((node, d, row))
                 cuts.append((d, node))
-            found[(u, v, d)] = node
-        if len(cuts) == 1:
-            continue
-        cuts.append((length, b))
-        G.remove_edge(u, v)
-        attrs = {
-            "road_class": data["road_class"],
-            "cost_factor": data.get("cost_factor", 1.0),
-            "parent_edge": data.get("parent_edge", f"{min(u, v)}-{max(u, v)}"),
-        }
-        for (d0, n0), (d1, n1) in zip(cuts[:-1], cuts[1:], strict=True):
-            pieces.append((n0, n1, geom, d0, d1, attrs))
-    if pieces:
-        geoms = substrings(
-            np.array([p[2] for p in pieces], dtype=object),
-            np.array([p[3] for p in pieces]),
-            np.array([p[4] for p in pieces]),
-        )
-        G.add_edges_from(
-            (n0, n1, {"length_m": float(g.length), **attrs, "geometry": g})
-            for (n0, n1, _, _, _, attrs), g in zip(pieces, geoms, strict=True)
-        )
-    return found
+            found[(row, d)] = node
+        if len(cuts) > 1:
+            cuts.append((length, int(b)))
+            pieces += [(row, n0, n1, d0, d1) for (d0, n0), (d1, n1) in pairwise(cuts)]
+    return _add_nodes(nodes, edges, new_nodes), _replace_edges(edges, pieces), found
+
+
+def _add_nodes(
+    nodes: pd.DataFrame, edges: gpd.GeoDataFrame, new: list[tuple[int, float, int]]
+) -> pd.DataFrame:
+    """The node table with split nodes appended: each at its distance along its edge,
+    in the component of the edge's ``u``."""
+    if not new:
+        return nodes
+    ids, dist, rows = (np.array(c) for c in zip(*new, strict=True))
+    pts = shapely.line_interpolate_point(edges.geometry.to_numpy()[rows], dist)
+    xy = shapely.get_coordinates(pts)
+    comp = AttachedGraph(nodes, edges, [], []).component(edges["u"].to_numpy()[rows])
+    added = pd.DataFrame({"node_id": ids, "x": xy[:, 0], "y": xy[:, 1], "component": comp})
+    return pd.concat([nodes, added], ignore_index=True)
+
+
+def _replace_edges(
+    edges: gpd.GeoDataFrame, pieces: list[tuple[int, int, int, float, float]]
+) -> gpd.GeoDataFrame:
+    """The edge table with each split edge replaced by its pieces, appended at the end."""
+    if not pieces:
+        return edges
+    row, n0, n1, d0, d1 = (np.array(c) for c in zip(*pieces, strict=True))
+    parents = edges.iloc[row]
+    geoms = substrings(parents.geometry.to_numpy(), d0.astype(float), d1.astype(float))
+    lo = np.minimum(parents["u"].to_numpy(), parents["v"].to_numpy())
+    hi = np.maximum(parents["u"].to_numpy(), parents["v"].to_numpy())
+    own = np.char.add(np.char.add(lo.astype(str), "-"), hi.astype(str)).astype(object)
+    parent = parents["parent_edge"].to_numpy(dtype=object)
+    added = gpd.GeoDataFrame(
+        {
+            "u": n0.astype(np.int64),
+            "v": n1.astype(np.int64),
+            "length_m": shapely.length(geoms),
+            "road_class": parents["road_class"].to_numpy(),
+            "cost_factor": parents["cost_factor"].to_numpy(),
+            "parent_edge": np.where(pd.isna(parent), own, parent),
+        },
+        geometry=geoms,
+        crs=edges.crs,
+    )
+    kept = edges.drop(index=edges.index[np.unique(row)])
+    return gpd.GeoDataFrame(pd.concat([kept, added], ignore_index=True), crs=edges.crs)
 
 
 def substrings(lines: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np.ndarray:
@@ -208,82 +284,118 @@ def substrings(lines: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np.
     return shapely.linestrings(xy[sort], indices=owner[sort])
 
 
+def graph_tables(
+    nodes: pd.DataFrame, edges: gpd.GeoDataFrame
+) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """The node and edge tables of :mod:`~pipeline.stages.build_road_graph` as routing
+    uses them: node ``node_id``, ``x``, ``y``, ``component``; edge ``u``, ``v``,
+    ``length_m``, ``road_class``, ``cost_factor`` (1.0 when absent), ``parent_edge``
+    (empty) and the geometry, on a fresh index."""
+    n = pd.DataFrame(
+        {
+            "node_id": nodes["node_id"].to_numpy(dtype=np.int64),
+            "x": nodes["x"].to_numpy(dtype=float),
+            "y": nodes["y"].to_numpy(dtype=float),
+            "component": nodes["component"].to_numpy(dtype=np.int64),
+        }
+    )
+    e = gpd.GeoDataFrame(
+        {
+            "u": edges["u"].to_numpy(dtype=np.int64),
+            "v": edges["v"].to_numpy(dtype=np.int64),
+            "length_m": edges["length_m"].to_numpy(dtype=float),
+            "road_class": edges["road_class"].to_numpy(dtype=object),
+            "cost_factor": (
+                edges["cost_factor"].to_numpy(dtype=float)
+                if "cost_factor" in edges
+                else np.ones(len(edges))
+            ),
+            "parent_edge": np.full(len(edges), None, dtype=object),
+        },
+        geometry=edges.geometry.to_numpy(),
+        crs=edges.crs,
+    )
+    return n, e
+
+
 def attach(
-    G: nx.Graph,
+    nodes: pd.DataFrame,
+    edges: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
     sinks: gpd.GeoDataFrame,
     max_snap_distance_m: float,
-    *,
-    edges: gpd.GeoDataFrame | None = None,
-) -> tuple[list[Attachment], list[Attachment]]:
+) -> AttachedGraph:
     """Join sites and sinks to the closest point of the nearest road, splitting edges.
 
     A sink (zone polygon or network line) joins where the nearest road comes closest to
     it (spur 0 when a road touches it). Roads are also split where they cross a zone's
     boundary or a network's line, so a route reaching a sink has a node where it does.
+    ``nodes`` and ``edges`` are :func:`graph_tables`.
     """
-    if edges is None:
-        edge_list = list(G.edges(data="geometry"))
-    else:  # the graph's own edge table: much faster than iterating a large graph
-        edge_list = list(
-            zip(
-                edges["u"].astype(int).tolist(),
-                edges["v"].astype(int).tolist(),
-                edges.geometry.to_numpy().tolist(),
-                strict=True,
-            )
-        )
-    geoms = np.array([g for _, _, g in edge_list], dtype=object)
+    geoms = edges.geometry.to_numpy()
     tree = shapely.STRtree(geoms)
-    requests: dict[tuple[int, int], list[float]] = defaultdict(list)
+    requests: dict[int, list[float]] = defaultdict(list)
     pending: list[list[tuple | None]] = []
     for layer, kind in ((sites, "site"), (sinks, "sink")):
         items: list[tuple | None] = [None] * len(layer)
         shapes = layer.geometry.to_numpy()
         if len(shapes) and len(geoms):
             src, hit = tree.query_nearest(shapes, max_distance=max_snap_distance_m)
-            for i, e in zip(src, hit, strict=True):
+            for i, e in zip(src.tolist(), hit.tolist(), strict=True):
                 if items[i] is not None:  # equidistant roads: keep the first
                     continue
-                u, v, g = edge_list[e]
+                g = geoms[e]
                 near = shapely.shortest_line(g, shapes[i]) if kind == "sink" else shapes[i]
                 pos = float(g.project(shapely.Point(near.coords[0])))
-                requests[(u, v)].append(pos)
-                items[i] = (u, v, pos, shapes[i])
+                requests[e].append(pos)
+                items[i] = (e, pos, shapes[i])
         pending.append(items)
     if len(sinks) and len(geoms):
-        shapes = sinks.geometry.to_numpy()
-        edges_of = np.where(shapely.get_dimensions(shapes) == 2, shapely.boundary(shapes), shapes)
-        for z, e in zip(*tree.query(edges_of, predicate="intersects"), strict=True):
-            u, v, g = edge_list[e]
-            crossing = shapely.get_coordinates(g.intersection(edges_of[z]))
-            requests[(u, v)].extend(shapely.line_locate_point(g, shapely.points(crossing)))
-        # roads near an existing network get a node beside each of its vertices, so a
-        # link can end at the network's nearest point, not only at one attachment
-        is_net = (sinks["sink_kind"] == "network").to_numpy()
-        vertices = shapely.points(shapely.get_coordinates(shapes[is_net]))
-        if len(vertices):
-            near, hit = tree.query_nearest(vertices, max_distance=max_snap_distance_m)
-            for p, e in zip(vertices[near], hit, strict=True):
-                u, v, g = edge_list[e]
-                requests[(u, v)].append(float(g.project(p)))
-    nodes = split_edges(G, requests)
+        _request_sink_crossings(tree, geoms, sinks, max_snap_distance_m, requests)
+    nodes, edges, split_at = split_edges(nodes, edges, requests)
+    graph = AttachedGraph(nodes, edges, [], [])
 
     def resolve(item: tuple | None) -> Attachment:
         if item is None:
             return Attachment(None, np.nan, None)
-        u, v, pos, shape = item
-        n = nodes[(u, v, pos)]
-        node = shapely.Point(G.nodes[n]["x"], G.nodes[n]["y"])
+        e, pos, shape = item
+        n = split_at[(e, pos)]
+        node = shapely.Point(graph.xy(np.array([n]))[0])
         # the spur runs to the node itself, which a split within SPLIT_TOLERANCE_M of an
         # existing node moves by up to that much from the nearest point of the road
         return Attachment(n, float(shapely.distance(shape, node)), node)
 
-    return [resolve(i) for i in pending[0]], [resolve(i) for i in pending[1]]
+    graph.site_att = [resolve(i) for i in pending[0]]
+    graph.sink_att = [resolve(i) for i in pending[1]]
+    return graph
+
+
+def _request_sink_crossings(
+    tree: shapely.STRtree,
+    geoms: np.ndarray,
+    sinks: gpd.GeoDataFrame,
+    max_snap_distance_m: float,
+    requests: dict[int, list[float]],
+) -> None:
+    """Add splits where roads cross a zone's boundary or a network's line, and beside
+    each vertex of a network near a road, so a link can end at the network's nearest
+    point, not only at one attachment."""
+    shapes = sinks.geometry.to_numpy()
+    edges_of = np.where(shapely.get_dimensions(shapes) == 2, shapely.boundary(shapes), shapes)
+    for z, e in zip(*tree.query(edges_of, predicate="intersects"), strict=True):
+        g = geoms[e]
+        crossing = shapely.get_coordinates(g.intersection(edges_of[z]))
+        requests[int(e)].extend(shapely.line_locate_point(g, shapely.points(crossing)))
+    is_net = (sinks["sink_kind"] == "network").to_numpy()
+    vertices = shapely.points(shapely.get_coordinates(shapes[is_net]))
+    if len(vertices):
+        near, hit = tree.query_nearest(vertices, max_distance=max_snap_distance_m)
+        for p, e in zip(vertices[near], hit, strict=True):
+            requests[int(e)].append(float(geoms[e].project(p)))
 
 
 def sink_targets(
-    G: nx.Graph, sinks: gpd.GeoDataFrame, sink_att: list[Attachment], reach_m: float
+    graph: AttachedGraph, sinks: gpd.GeoDataFrame, reach_m: float
 ) -> list[dict[int, float]]:
     """For each sink, the graph nodes a link may end at and the spur from each.
 
@@ -291,8 +403,8 @@ def sink_targets(
     within ``reach_m`` of it, with the straight spur to its nearest point. Each sink's
     attachment node is a target too, with its spur.
     """
-    node_ids = np.fromiter(G.nodes, dtype=np.int64, count=G.number_of_nodes())
-    points = shapely.points([(G.nodes[n]["x"], G.nodes[n]["y"]) for n in node_ids])
+    node_ids = graph.nodes["node_id"].to_numpy()
+    points = shapely.points(graph.nodes["x"].to_numpy(), graph.nodes["y"].to_numpy())
     targets: list[dict[int, float]] = [{} for _ in range(len(sinks))]
     shapes = sinks.geometry.to_numpy()
     is_zone = (sinks["sink_kind"] == "zone").to_numpy()
@@ -300,39 +412,17 @@ def sink_targets(
         tree = shapely.STRtree(points)
         zi, ni = tree.query(shapes[is_zone], predicate="intersects")
         zone_rows = np.flatnonzero(is_zone)
-        for z, n in zip(zone_rows[zi], ni, strict=True):
-            targets[z][int(node_ids[n])] = 0.0
+        for z, n in zip(zone_rows[zi].tolist(), node_ids[ni].tolist(), strict=True):
+            targets[z][n] = 0.0
         net_rows = np.flatnonzero(~is_zone)
         k, ni = tree.query(shapes[~is_zone], predicate="dwithin", distance=reach_m)
         spurs = shapely.distance(shapes[net_rows[k]], points[ni])
-        for z, n, d in zip(net_rows[k], ni, spurs, strict=True):
-            targets[z][int(node_ids[n])] = float(d)
-    for z, att in enumerate(sink_att):
+        for z, n, d in zip(net_rows[k].tolist(), node_ids[ni].tolist(), spurs, strict=True):
+            targets[z][n] = float(d)
+    for z, att in enumerate(graph.sink_att):
         if att.node is not None:
             targets[z][att.node] = min(targets[z].get(att.node, np.inf), att.spur_m)
     return targets
-
-
-def _path_geometry(G: nx.Graph, path: list[int]) -> tuple[np.ndarray, float]:
-    """Coordinates of a node path along its edges, and the sum of length x cost factor."""
-    parts = [np.array([[G.nodes[path[0]]["x"], G.nodes[path[0]]["y"]]])]
-    weighted = 0.0
-    for a, b in zip(path[:-1], path[1:], strict=True):
-        data = G.edges[a, b]
-        geom = data["geometry"]
-        weighted += data["length_m"] * data.get("cost_factor", 1.0)
-        xy = shapely.get_coordinates(geom)
-        if _start_node(G, a, b, geom) != a:
-            xy = xy[::-1]
-        parts.append(xy[1:])
-    return np.concatenate(parts), weighted
-
-
-def _walk_back(pred: dict[int, list[int]], target: int) -> list[int]:
-    path = [target]
-    while pred[path[-1]]:
-        path.append(pred[path[-1]][0])
-    return path[::-1]
 
 
 def sinks_table(zones: gpd.GeoDataFrame, networks: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
@@ -360,21 +450,23 @@ def sinks_table(zones: gpd.GeoDataFrame, networks: gpd.GeoDataFrame | None) -> g
 
 
 def route_links(
-    G: nx.Graph,
+    nodes: pd.DataFrame,
+    edges: gpd.GeoDataFrame,
     sites: gpd.GeoDataFrame,
     zones: gpd.GeoDataFrame,
     cfg: RoutingConfig,
     *,
     networks: gpd.GeoDataFrame | None = None,
-    edges: gpd.GeoDataFrame | None = None,
-    copy_graph: bool = True,
+    executor: Executor | None = None,
+    store_dir: Path | None = None,
 ) -> RoutingResult:
     """Route every candidate pair of a site and a sink (zone or network) along the roads.
 
     Parameters
     ----------
-    G
-        Road graph (see :mod:`pipeline.stages.build_road_graph`).
+    nodes, edges
+        The road graph's node and edge tables
+        (:func:`~pipeline.stages.build_road_graph.build_road_graph`).
     sites
         Source points with ``site_id``, in the graph's CRS.
     zones
@@ -383,13 +475,12 @@ def route_links(
         The ``routing`` section.
     networks
         Existing heat networks with ``network_id`` (lines or polygons), if any.
-    edges
-        ``G``'s edge table (``u``, ``v``, geometry), when at hand; it saves iterating a
-        large graph.
-    copy_graph
-        Route on a copy of ``G`` (the default). With False, ``G`` is changed in place
-        (edges are split where sites and sinks join), which saves copying a large graph
-        that the caller does not need again.
+    executor
+        Where the batches of searches run (:mod:`pipeline.executor`); here by default.
+    store_dir
+        A folder the executor's workers can read, for the tile store of the edge table
+        when they do not share this process's memory (a temporary folder by default,
+        which serves a cluster on this machine).
 
     Returns
     -------
@@ -404,37 +495,24 @@ def route_links(
     edge at x = 950, where the zone's first node is.
 
     >>> from shapely.geometry import LineString, Point, box
-    >>> from pipeline.stages.build_road_graph import build_road_graph, graph_from_tables
+    >>> from pipeline.stages.build_road_graph import build_road_graph
     >>> roads = gpd.GeoDataFrame({"road_class": ["residential"]},
     ...     geometry=[LineString([(0, 0), (1000, 0)])], crs=27700)
-    >>> G = graph_from_tables(*build_road_graph(roads))
+    >>> nodes, edges = build_road_graph(roads)
     >>> sites = gpd.GeoDataFrame({"site_id": ["S1"]}, geometry=[Point(0, 10)], crs=27700)
     >>> zones = gpd.GeoDataFrame({"zone_id": ["Z1"]},
     ...     geometry=[box(950, -50, 1050, 50)], crs=27700)
-    >>> r = route_links(G, sites, zones, RoutingConfig()).routes
+    >>> r = route_links(nodes, edges, sites, zones, RoutingConfig()).routes
     >>> r[["site_id", "zone_id", "route_length_m", "straight_distance_m"]].round(1).values.tolist()
     [['S1', 'Z1', 960.0, 950.0]]
     """
-    if copy_graph:
-        G = G.copy()
     sinks = sinks_table(zones, networks)
-    site_att, sink_att = attach(G, sites, sinks, cfg.max_snap_distance_m, edges=edges)
-    targets = sink_targets(G, sinks, sink_att, cfg.max_snap_distance_m)
-    in_reach = sinks_in_reach(sites, sinks, cfg.max_link_length_m)
-    rows: list[dict] = []
-    for s in tqdm(
-        sorted(in_reach), desc="routing", unit=" sources", mininterval=2, leave=False, disable=None
-    ):
-        rows += route_from_site(
-            G,
-            sites["site_id"].iat[s],
-            sites.geometry.iat[s],
-            site_att[s],
-            sinks,
-            {z: targets[z] for z in in_reach[s]},
-            max_link_length_m=cfg.max_link_length_m,
-        )
-    return tabulate_routes(G, rows, sites, sinks, site_att, sink_att)
+    graph = attach(*graph_tables(nodes, edges), sites, sinks, cfg.max_snap_distance_m)
+    targets = sink_targets(graph, sinks, cfg.max_snap_distance_m)
+    pairs = candidate_pairs(graph, sites, sinks, targets, cfg.max_link_length_m)
+    batches = plan_batches(graph, pairs, targets, cfg.max_link_length_m)
+    found = search(graph, batches, executor or LocalExecutor(), store_dir)
+    return tabulate_routes(graph, pairs, found, sites, sinks, cfg.max_link_length_m)
 
 
 def sinks_in_reach(
@@ -456,189 +534,292 @@ def sinks_in_reach(
     return dict(by_site)
 
 
-def route_from_site(
-    G: nx.Graph,
-    site_id: object,
-    site_geom: shapely.Geometry,
-    att: Attachment,
+def candidate_pairs(
+    graph: AttachedGraph,
+    sites: gpd.GeoDataFrame,
     sinks: gpd.GeoDataFrame,
-    targets: dict[int, dict[int, float]],
-    *,
+    targets: list[dict[int, float]],
     max_link_length_m: float,
-) -> list[dict]:
-    """Route one site to each sink in its reach: one bounded Dijkstra, then each link.
-
-    A pure worker over one source, so that a local loop or a task scheduler can call it.
-
-    Parameters
-    ----------
-    G
-        The road graph, with the sites and sinks attached (:func:`attach`).
-    site_id, site_geom, att
-        The site, its geometry and its attachment.
-    sinks
-        The sinks table (:func:`sinks_table`).
-    targets
-        For each sink in reach (by position in ``sinks``), its targets
-        (:func:`sink_targets`).
-    max_link_length_m
-        The longest route, spurs included.
-
-    Returns
-    -------
-    One row per sink in reach, with the columns of ``ROUTE_COLUMNS`` but ``link_id`` and
-    ``detour_ratio``, and ``_path``, the route's graph nodes, where one was found.
-    """
-    dist: dict[int, float] = {}
-    pred: dict[int, list[int]] = {}
-    if att.node is not None:
-        pred, dist = nx.dijkstra_predecessor_and_distance(
-            G, att.node, cutoff=max_link_length_m - att.spur_m, weight="length_m"
-        )
-    rows = []
-    for z, target in targets.items():
-        kind = sinks["sink_kind"].iat[z]
-        sink_geom = sinks.geometry.iat[z]
-        row = {
-            "site_id": site_id,
-            "sink_id": sinks["sink_id"].iat[z],
-            "sink_kind": kind,
-            "zone_id": sinks["sink_id"].iat[z] if kind == "zone" else None,
-            "straight_distance_m": float(site_geom.distance(sink_geom)),
-            "site_spur_m": att.spur_m,
-            "zone_spur_m": np.nan,
-            "network_length_m": np.nan,
-            "route_length_m": np.nan,
-            "civils_factor": np.nan,
-            "reason": _unrouted_reason(G, att, target, dist),
-            "geometry": None,
+) -> pd.DataFrame:
+    """One row per site and sink within reach in a straight line, by site: ``site`` and
+    ``sink`` (positions in their tables) and the ``reason`` known before any search:
+    ``no_road_nearby`` when either has no road near enough, ``unreachable`` when none of
+    the sink's targets is in the site's connected component (of the whole graph)."""
+    in_reach = sinks_in_reach(sites, sinks, max_link_length_m)
+    site_pos = [s for s in sorted(in_reach) for _ in in_reach[s]]
+    sink_pos = [z for s in sorted(in_reach) for z in in_reach[s]]
+    comps: dict[int, set[int]] = {}
+    reasons: list[str | None] = []
+    for s, z in zip(site_pos, sink_pos, strict=True):
+        node = graph.site_att[s].node
+        if node is None or not targets[z]:
+            reasons.append(NO_ROAD_NEARBY)
+            continue
+        if z not in comps:
+            comps[z] = set(graph.component(np.fromiter(targets[z], dtype=np.int64)).tolist())
+        own = int(graph.component(np.array([node]))[0])
+        reasons.append(None if own in comps[z] else UNREACHABLE)
+    return pd.DataFrame(
+        {
+            "site": np.array(site_pos, dtype=np.int64),
+            "sink": np.array(sink_pos, dtype=np.int64),
+            "reason": pd.Series(reasons, dtype=object),
         }
-        if row["reason"] is None:
-            row.update(_route_to_target(G, site_geom, att, sink_geom, target, dist, pred))
-            if row["route_length_m"] > max_link_length_m:
-                row["reason"] = BEYOND_MAX_LENGTH
-        rows.append(row)
-    return rows
+    )
 
 
-def _unrouted_reason(
-    G: nx.Graph, att: Attachment, target: dict[int, float], dist: dict[int, float]
-) -> str | None:
-    """Why a site cannot reach a sink's targets, or None when it reaches one."""
-    if att.node is None or not target:
-        return NO_ROAD_NEARBY
-    comp = G.nodes[att.node]["component"]
-    if all(G.nodes[t]["component"] != comp for t in target):
-        return UNREACHABLE
-    if not any(t in dist for t in target):
-        return BEYOND_MAX_LENGTH
-    return None
+def plan_batches(
+    graph: AttachedGraph,
+    pairs: pd.DataFrame,
+    targets: list[dict[int, float]],
+    max_link_length_m: float,
+    *,
+    batch_sources: int = BATCH_SOURCES,
+) -> list[Batch]:
+    """The searches to run, in batches of ``batch_sources`` sources that are neighbours
+    along a Hilbert curve through their attachment points.
 
-
-def _route_to_target(
-    G: nx.Graph,
-    site_geom: shapely.Geometry,
-    att: Attachment,
-    sink_geom: shapely.Geometry,
-    target: dict[int, float],
-    dist: dict[int, float],
-    pred: dict[int, list[int]],
-) -> dict:
-    """The route to the reached target with the least road distance plus spur.
-
-    Its length, spurs and civils factor, its geometry from the site to the sink, and its
-    graph nodes as ``_path``.
+    Each source searches up to ``max_link_length_m`` less its spur; a batch's tile is
+    its sources' box grown by the longest of their searches.
     """
-    total, t = min((dist[t] + spur, t) for t, spur in target.items() if t in dist)
-    spur = target[t]
-    path = _walk_back(pred, t)
-    xy, weighted = _path_geometry(G, path)
-    if att.spur_m > 0:
-        xy = np.vstack([shapely.get_coordinates(site_geom), xy])
-    if spur > 0:
-        end = shapely.shortest_line(shapely.Point(xy[-1]), sink_geom)
-        xy = np.vstack([xy, shapely.get_coordinates(end)[-1:]])
-    length = att.spur_m + total
-    return {
-        "_path": path,
-        "zone_spur_m": spur,
-        "network_length_m": dist[t],
-        "route_length_m": length,
-        # spurs are dug at a cost factor of 1
-        "civils_factor": (weighted + att.spur_m + spur) / length if length > 0 else 1.0,
-        "geometry": shapely.linestrings(xy) if len(xy) > 1 else None,
-    }
+    todo = pairs.index[pairs["reason"].isna()].to_numpy()
+    site_of = pairs["site"].to_numpy()[todo]
+    sources = np.unique(site_of)
+    if not len(sources):
+        return []
+    node = np.array([graph.site_att[s].node for s in sources], dtype=np.int64)
+    limit = max_link_length_m - np.array([graph.site_att[s].spur_m for s in sources])
+    xy = graph.xy(node)
+    order = _hilbert_order(xy)
+    batches = []
+    for b, chunk in enumerate(np.array_split(order, -(-len(order) // batch_sources))):
+        chunk = np.sort(chunk)
+        mine = np.isin(site_of, sources[chunk])
+        keys = todo[mine]
+        pair_source = np.searchsorted(sources[chunk], site_of[mine])
+        t_pair, t_node, t_spur = [], [], []
+        for i, z in enumerate(pairs["sink"].to_numpy()[keys]):
+            t_pair += [i] * len(targets[z])
+            t_node += list(targets[z])
+            t_spur += list(targets[z].values())
+        grow = float(limit[chunk].max()) + TILE_MARGIN_M
+        lo, hi = xy[chunk].min(axis=0) - grow, xy[chunk].max(axis=0) + grow
+        batches.append(
+            Batch(
+                batch_id=b,
+                bbox=(float(lo[0]), float(lo[1]), float(hi[0]), float(hi[1])),
+                source_node=node[chunk],
+                limit_m=limit[chunk],
+                pair_source=pair_source.astype(np.int64),
+                pair_key=keys.astype(np.int64),
+                target_pair=np.array(t_pair, dtype=np.int64),
+                target_node=np.array(t_node, dtype=np.int64),
+                target_spur_m=np.array(t_spur, dtype=np.float64),
+            )
+        )
+    return batches
+
+
+def _hilbert_order(xy: np.ndarray) -> np.ndarray:
+    """Positions of the points ``xy`` in the order of a Hilbert curve through them."""
+    if len(xy) < 2:
+        return np.arange(len(xy))
+    lo, hi = xy.min(axis=0) - 1.0, xy.max(axis=0) + 1.0
+    h = gpd.GeoSeries(shapely.points(xy)).hilbert_distance(total_bounds=(*lo, *hi))
+    return np.argsort(h.to_numpy(), kind="stable")
+
+
+def search(
+    graph: AttachedGraph, batches: list[Batch], executor: Executor, store_dir: Path | None
+) -> Found:
+    """Run every batch's searches on ``executor``; the pairs found, by pair key.
+
+    Tasks in this process slice the edge arrays held here; other executors' tasks read
+    their tiles from a tile store written to ``store_dir`` (or a temporary folder).
+    """
+    if not batches:
+        return Found.empty()
+    if executor.in_process:
+        return _merge(executor.map(route_batch, batches, desc="routing", shared=_arrays(graph)))
+    with tempfile.TemporaryDirectory(dir=store_dir, prefix="route_tiles.") as tmp:
+        store = write_tile_store(graph.edges, Path(tmp).absolute() / "edges.parquet")
+        source = TileSource(store=str(store))
+        return _merge(executor.map(route_batch, batches, desc="routing", shared=source))
+
+
+def _arrays(graph: AttachedGraph) -> TileSource:
+    return TileSource(arrays=edge_arrays(graph.edges))
+
+
+def _merge(parts: list[Found]) -> Found:
+    """One :class:`Found` of several, in pair-key order."""
+    if not parts:
+        return Found.empty()
+    keys = np.concatenate([p.pair_key for p in parts])
+    paths = [p.path(i) for p in parts for i in range(len(p.pair_key))]
+    order = np.argsort(keys, kind="stable")
+    paths = [paths[i] for i in order]
+    lengths = np.array([len(p) for p in paths], dtype=np.int64)
+    return Found(
+        pair_key=keys[order],
+        target_node=np.concatenate([p.target_node for p in parts])[order],
+        network_length_m=np.concatenate([p.network_length_m for p in parts])[order],
+        target_spur_m=np.concatenate([p.target_spur_m for p in parts])[order],
+        path_nodes=np.concatenate(paths) if paths else np.zeros(0, dtype=np.int64),
+        path_start=np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64),
+    )
 
 
 def tabulate_routes(
-    G: nx.Graph,
-    rows: list[dict],
+    graph: AttachedGraph,
+    pairs: pd.DataFrame,
+    found: Found,
     sites: gpd.GeoDataFrame,
     sinks: gpd.GeoDataFrame,
-    site_att: list[Attachment],
-    sink_att: list[Attachment],
+    max_link_length_m: float,
 ) -> RoutingResult:
-    """The routes of ``rows`` (:func:`route_from_site`) with link ids and detour ratios,
-    their road segments, and the attachments of the sites and sinks."""
-    crs = G.graph.get("crs", sites.crs)
-    routes = gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=[c for c in ROUTE_COLUMNS if c not in ("link_id",)]),
-        geometry="geometry",
-        crs=crs,
+    """The routes of every pair (:func:`candidate_pairs`, :func:`search`) with link ids
+    and detour ratios, their road segments, and the attachments of the sites and sinks."""
+    s, z = pairs["site"].to_numpy(), pairs["sink"].to_numpy()
+    kind = sinks["sink_kind"].to_numpy()[z]
+    sink_id = sinks["sink_id"].to_numpy()[z]
+    site_spur = np.array([graph.site_att[i].spur_m for i in s], dtype=float)
+    routes = pd.DataFrame(
+        {
+            "link_id": [f"L{i + 1:05d}" for i in range(len(pairs))],
+            "site_id": sites["site_id"].to_numpy()[s],
+            "sink_id": sink_id,
+            "sink_kind": kind,
+            "zone_id": np.where(kind == "zone", sink_id, None),
+            "reason": pairs["reason"].to_numpy(dtype=object),
+            "route_length_m": np.nan,
+            "network_length_m": np.nan,
+            "site_spur_m": site_spur,
+            "zone_spur_m": np.nan,
+            "straight_distance_m": shapely.distance(
+                sites.geometry.to_numpy()[s], sinks.geometry.to_numpy()[z]
+            ),
+        }
     )
-    routes.insert(0, "link_id", [f"L{i + 1:05d}" for i in range(len(routes))])
-    segments = _segment_table(G, routes["link_id"], [r.get("_path") for r in rows], crs)
+    searched = routes["reason"].isna().to_numpy()
+    k = found.pair_key
+    routes.loc[searched, "reason"] = BEYOND_MAX_LENGTH  # until a target is found
+    routes.loc[k, "reason"] = None
+    routes.loc[k, "network_length_m"] = found.network_length_m
+    routes.loc[k, "zone_spur_m"] = found.target_spur_m
+    length = site_spur[k] + found.network_length_m + found.target_spur_m
+    routes.loc[k, "route_length_m"] = length
+    routes.loc[k[length > max_link_length_m], "reason"] = BEYOND_MAX_LENGTH
+    steps = _path_steps(graph, found)
+    weighted = np.bincount(steps["pair"], steps["weighted"], minlength=len(k))
+    # spurs are dug at a cost factor of 1
+    with np.errstate(invalid="ignore", divide="ignore"):
+        civils = (weighted + site_spur[k] + found.target_spur_m) / length
+    civils = np.where(length > 0, civils, 1.0)
+    routes["civils_factor"] = np.nan
+    routes.loc[k, "civils_factor"] = civils
+    geometry = np.full(len(routes), None, dtype=object)
+    ends = (sites.geometry.to_numpy()[s[k]], sinks.geometry.to_numpy()[z[k]])
+    geometry[k] = _route_geometries(graph, found, steps, *ends, site_spur[k])
     straight = routes["straight_distance_m"]
     routes["detour_ratio"] = (routes["route_length_m"] / straight).where(straight > 0)
-    attachments = _attachment_table(G, sites, sinks, site_att, sink_att, routes.crs)
-    return RoutingResult(
-        gpd.GeoDataFrame(routes[ROUTE_COLUMNS], crs=routes.crs), attachments, segments
-    )
+    crs = sites.crs if sites.crs is not None else graph.edges.crs
+    routes = gpd.GeoDataFrame(routes, geometry=geometry, crs=crs)[ROUTE_COLUMNS]
+    segments = _segment_table(graph, routes["link_id"].to_numpy()[k], steps, crs)
+    attachments = _attachment_table(graph, sites, sinks, crs)
+    return RoutingResult(routes, attachments, segments)
+
+
+def _path_steps(graph: AttachedGraph, found: Found) -> dict[str, np.ndarray]:
+    """Every road edge of every found path, in path order: the pair (position in
+    ``found``), the step's ``from``/``to`` nodes, the edge's row in the edge table, and
+    its length times its cost factor."""
+    n_nodes = np.diff(found.path_start)
+    step_of = np.repeat(np.arange(len(n_nodes)), np.maximum(n_nodes - 1, 0))
+    last = np.zeros(len(found.path_nodes), dtype=bool)
+    last[found.path_start[1:] - 1] = True
+    a = found.path_nodes[~last]
+    first = np.zeros(len(found.path_nodes), dtype=bool)
+    first[found.path_start[:-1]] = True
+    b = found.path_nodes[~first]
+    e = graph.edges
+    u, v = e["u"].to_numpy(), e["v"].to_numpy()
+    span = int(max(u.max(initial=0), v.max(initial=0))) + 1
+    keys = np.minimum(u, v) * span + np.maximum(u, v)
+    order = np.argsort(keys, kind="stable")
+    want = np.minimum(a, b) * span + np.maximum(a, b)
+    rows = order[np.searchsorted(keys[order], want)]
+    cost = e["length_m"].to_numpy() * e["cost_factor"].to_numpy()
+    return {"pair": step_of, "from": a, "to": b, "row": rows, "weighted": cost[rows]}
+
+
+def _route_geometries(
+    graph: AttachedGraph,
+    found: Found,
+    steps: dict[str, np.ndarray],
+    site_geoms: np.ndarray,
+    sink_geoms: np.ndarray,
+    site_spur_m: np.ndarray,
+) -> np.ndarray:
+    """Each found route's line: the site's spur, its edges in path order (each turned to
+    run along the path) and the spur to the sink's nearest point."""
+    geoms = graph.edges.geometry.to_numpy()[steps["row"]]
+    coords, owner = shapely.get_coordinates(geoms, return_index=True)
+    bounds = np.searchsorted(owner, np.arange(len(geoms) + 1))
+    starts = coords[bounds[:-1]] if len(geoms) else np.zeros((0, 2))
+    flip = _starts_at_v(starts, graph.xy(steps["from"]), graph.xy(steps["to"]))
+    step_bounds = np.searchsorted(steps["pair"], np.arange(len(found.pair_key) + 1))
+    first_xy = graph.xy(found.path_nodes[found.path_start[:-1]])
+    out = np.full(len(found.pair_key), None, dtype=object)
+    for i in range(len(found.pair_key)):
+        parts = [first_xy[i : i + 1]]
+        for j in range(step_bounds[i], step_bounds[i + 1]):
+            xy = coords[bounds[j] : bounds[j + 1]]
+            parts.append((xy[::-1] if flip[j] else xy)[1:])
+        if site_spur_m[i] > 0:
+            parts.insert(0, shapely.get_coordinates(site_geoms[i]))
+        if found.target_spur_m[i] > 0:
+            end = shapely.shortest_line(shapely.Point(parts[-1][-1]), sink_geoms[i])
+            parts.append(shapely.get_coordinates(end)[-1:])
+        xy = np.concatenate(parts)
+        out[i] = shapely.linestrings(xy) if len(xy) > 1 else None
+    return out
 
 
 def _segment_table(
-    G: nx.Graph, link_ids: pd.Series, paths: list[list[int] | None], crs: object
+    graph: AttachedGraph, link_ids: np.ndarray, steps: dict[str, np.ndarray], crs: object
 ) -> gpd.GeoDataFrame:
     """One row per road edge of each routed link, in path order from the site: the edge's
     ``segment_id`` (``u-v``, smaller node first), the path's ``from_node`` and ``to_node``,
     its ``length_m``, ``road_class`` and ``cost_factor``, and for a piece of a split edge
     the ``parent_edge`` it was cut from (``u-v`` of the graph's edge; empty otherwise)."""
-    rows = []
-    for lid, path in zip(link_ids, paths, strict=True):
-        for a, b in pairwise(path or []):
-            u, v = min(a, b), max(a, b)
-            data = G.edges[u, v]
-            rows.append(
-                (
-                    lid,
-                    f"{u}-{v}",
-                    a,
-                    b,
-                    data["length_m"],
-                    data["road_class"],
-                    data.get("cost_factor", 1.0),
-                    data.get("parent_edge"),
-                    data["geometry"],
-                )
-            )
+    e = graph.edges.iloc[steps["row"]]
+    lo = np.minimum(steps["from"], steps["to"])
+    hi = np.maximum(steps["from"], steps["to"])
     return gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=SEGMENT_COLUMNS),
-        geometry="geometry",
+        {
+            "link_id": link_ids[steps["pair"]],
+            "segment_id": [f"{a}-{b}" for a, b in zip(lo.tolist(), hi.tolist(), strict=True)],
+            "from_node": steps["from"],
+            "to_node": steps["to"],
+            "length_m": e["length_m"].to_numpy(),
+            "road_class": e["road_class"].to_numpy(),
+            "cost_factor": e["cost_factor"].to_numpy(),
+            "parent_edge": e["parent_edge"].to_numpy(),
+        },
+        geometry=e.geometry.to_numpy(),
         crs=crs,
-    )
+    )[SEGMENT_COLUMNS]
 
 
 def _attachment_table(
-    G: nx.Graph,
-    sites: gpd.GeoDataFrame,
-    sinks: gpd.GeoDataFrame,
-    site_att: list[Attachment],
-    sink_att: list[Attachment],
-    crs: object,
+    graph: AttachedGraph, sites: gpd.GeoDataFrame, sinks: gpd.GeoDataFrame, crs: object
 ) -> gpd.GeoDataFrame:
-    atts = site_att + sink_att
-    sizes = pd.Series([G.nodes[n]["component"] for n in G]).value_counts()
-    comps = [G.nodes[a.node]["component"] if a.node is not None else None for a in atts]
+    atts = graph.site_att + graph.sink_att
+    sizes = graph.nodes["component"].value_counts()
+    comps = [
+        int(graph.component(np.array([a.node]))[0]) if a.node is not None else None for a in atts
+    ]
     return gpd.GeoDataFrame(
         {
             "id": list(sites["site_id"]) + list(sinks["sink_id"]),
@@ -654,26 +835,35 @@ def _attachment_table(
     )
 
 
-def run(paths: RegionPaths, cfg: RegionFile) -> None:
-    """Read sources, zones and graph; route; write routes and attachments."""
+def run(paths: RegionPaths, cfg: RegionFile, *, executor: Executor | None = None) -> None:
+    """Read sources, zones and graph; route (on ``executor``); write routes and
+    attachments."""
     sites = read_geoparquet(paths.sources)
     zones = read_geoparquet(paths.demand_zones)
     networks = read_geoparquet(paths.heat_networks)
     edges = read_geoparquet(paths.graph_edges)
-    G = graph_from_tables(read_geoparquet(paths.graph_nodes), edges)
+    nodes = read_geoparquet(paths.graph_nodes)
     log.info(
         "%d sites, %d zones, %d existing networks, graph of %d nodes and %d edges; "
         "max link %.0f m, max spur %.0f m",
         len(sites),
         len(zones),
         len(networks),
-        G.number_of_nodes(),
-        G.number_of_edges(),
+        len(nodes),
+        len(edges),
         cfg.routing.max_link_length_m,
         cfg.routing.max_snap_distance_m,
     )
+    paths.interim.mkdir(parents=True, exist_ok=True)
     result = route_links(
-        G, sites, zones, cfg.routing, networks=networks, edges=edges, copy_graph=False
+        nodes,
+        edges,
+        sites,
+        zones,
+        cfg.routing,
+        networks=networks,
+        executor=executor,
+        store_dir=paths.interim,
     )
     routes = result.routes
     counts = routes["reason"].fillna("routed").value_counts()

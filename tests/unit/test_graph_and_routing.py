@@ -30,6 +30,11 @@ def _graph(lines: list[LineString], classes: list[str] | None = None) -> nx.Grap
     return graph_from_tables(*build_road_graph(roads))
 
 
+def _tables(lines: list[LineString]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    roads = gpd.GeoDataFrame({"road_class": ["residential"] * len(lines)}, geometry=lines, crs=27700)
+    return build_road_graph(roads)
+
+
 def _reason(value: object) -> str | None:
     return None if pd.isna(value) else str(value)
 
@@ -113,7 +118,7 @@ class TestGraph:
 class TestRouting:
     def test_three_edge_road_by_hand(self) -> None:
         # an L-shaped road 0 -> (300, 0) -> (300, 400) split in three edges
-        G = _graph(
+        T = _tables(
             [
                 LineString([(0, 0), (100, 0)]),
                 LineString([(100, 0), (300, 0)]),
@@ -122,7 +127,7 @@ class TestRouting:
         )
         sites = _points(S=(40, -30))  # 30 m spur onto the first edge at x = 40
         zones = _zones(Z=(280, 300, 320, 340))  # road enters the zone at y = 300
-        r = route_links(G, sites, zones, RoutingConfig()).routes.iloc[0]
+        r = route_links(*T, sites, zones, RoutingConfig()).routes.iloc[0]
         # spur 30 + (300 - 40) + 300 = 590 m; the zone holds no graph node, so the link
         # ends at the zone's attachment point on the road, where it crosses the zone
         assert _reason(r["reason"]) is None
@@ -133,14 +138,14 @@ class TestRouting:
 
     def test_split_point_not_nearest_node(self) -> None:
         # the site is beside the middle of a 1 km edge: snapping to a node would add 500 m
-        G = _graph([LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (1000, 500)])])
+        T = _tables([LineString([(0, 0), (1000, 0)]), LineString([(1000, 0), (1000, 500)])])
         sites = _points(S=(500, 20))
         zones = _zones(Z=(950, 450, 1050, 550))
-        r = route_links(G, sites, zones, RoutingConfig()).routes.iloc[0]
+        r = route_links(*T, sites, zones, RoutingConfig()).routes.iloc[0]
         assert r["route_length_m"] == pytest.approx(20 + 500 + 450)
 
     def test_reasons(self) -> None:
-        G = _graph(
+        T = _tables(
             [
                 LineString([(0, 0), (3000, 0)]),  # main road
                 LineString([(0, 500), (400, 500)]),  # an island road
@@ -156,7 +161,7 @@ class TestRouting:
             ZB=(2900, -50, 3000, 50),  # 2.8 km by road from NEAR
         )
         cfg = RoutingConfig(max_link_length_m=2000, max_snap_distance_m=250)
-        routes = route_links(G, sites, zones, cfg).routes
+        routes = route_links(*T, sites, zones, cfg).routes
         got = {(r.site_id, r.zone_id): _reason(r.reason) for r in routes.itertuples()}
         assert got == {
             ("NEAR", "ZA"): None,
@@ -168,14 +173,14 @@ class TestRouting:
         # with a larger straight-line reach it is routed and rejected as too long
         cfg = RoutingConfig(max_link_length_m=2000, max_snap_distance_m=250)
         sites2 = _points(BEND=(2950, 1900))  # 1.85 km straight from ZB, 2.9 km by road
-        G2 = _graph(
+        T2 = _tables(
             [
                 LineString([(0, 0), (3000, 0)]),
                 LineString([(0, 0), (0, 1900)]),
                 LineString([(0, 1900), (2950, 1900)]),
             ]
         )
-        r2 = route_links(G2, sites2, zones, cfg).routes.set_index("zone_id")
+        r2 = route_links(*T2, sites2, zones, cfg).routes.set_index("zone_id")
         assert r2.loc["ZB", "reason"] == "beyond_max_length"
 
     @pytest.mark.parametrize(
@@ -188,14 +193,14 @@ class TestRouting:
         # A 10 m site spur, 600 m of road, and a 30 m spur from the road up to the tip of a
         # diamond-shaped zone that no road enters: 640 m. The road alone (610 m with the
         # site spur) is within every limit; only the zone's spur takes it over 639 m.
-        G = _graph([LineString([(0, 0), (1000, 0)])])
+        T = _tables([LineString([(0, 0), (1000, 0)])])
         zones = gpd.GeoDataFrame(
             {"zone_id": ["Z"]},
             geometry=[Polygon([(600, 30), (620, 50), (600, 70), (580, 50)])],
             crs=27700,
         )
         cfg = RoutingConfig(max_link_length_m=max_link_length_m, max_snap_distance_m=250)
-        r = route_links(G, _points(S=(0, 10)), zones, cfg).routes.iloc[0]
+        r = route_links(*T, _points(S=(0, 10)), zones, cfg).routes.iloc[0]
         assert _reason(r["reason"]) == reason
         assert (r["site_spur_m"], r["network_length_m"], r["zone_spur_m"]) == (10, 600, 30)
         assert r["route_length_m"] == 640.0
@@ -205,13 +210,13 @@ class TestRouting:
         # 1000 m limit. The search from the road has only 1000 - 100 = 900 m to spend,
         # so it never reaches the zone and no route is drawn; with the spur at 40 m
         # (990 m in all) it does.
-        G = _graph([LineString([(0, 0), (2000, 0)])])
+        T = _tables([LineString([(0, 0), (2000, 0)])])
         zones = _zones(Z=(950, -50, 1050, 50))
         cfg = RoutingConfig(max_link_length_m=1000, max_snap_distance_m=250)
-        far = route_links(G, _points(S=(0, 100)), zones, cfg).routes.iloc[0]
+        far = route_links(*T, _points(S=(0, 100)), zones, cfg).routes.iloc[0]
         assert _reason(far["reason"]) == "beyond_max_length"
         assert np.isnan(far["route_length_m"]) and far.geometry is None
-        near = route_links(G, _points(S=(0, 40)), zones, cfg).routes.iloc[0]
+        near = route_links(*T, _points(S=(0, 40)), zones, cfg).routes.iloc[0]
         assert _reason(near["reason"]) is None
         assert near["route_length_m"] == pytest.approx(990.0)
 
@@ -230,21 +235,22 @@ class TestRouting:
         rng = np.random.default_rng(seed)
         roads = grid_roads().rename(columns={"highway": "road_class"})
         roads = roads.iloc[rng.permutation(len(roads))[:7]]  # drop some streets
-        G = graph_from_tables(*build_road_graph(roads))
+        T = build_road_graph(roads)
         x0, y0 = roads.total_bounds[:2]
         sites = _points(S=(x0 + sx, y0 + sy))
         zx, zy = rng.uniform(0, 400, 2)
         zones = _zones(Z=(x0 + zx, y0 + zy, x0 + zx + 30, y0 + zy + 30))
         cfg = RoutingConfig(max_link_length_m=5000, max_snap_distance_m=500)
-        res = route_links(G, sites, zones, cfg)
+        res = route_links(*T, sites, zones, cfg)
         r = res.routes.iloc[0]
         if _reason(r["reason"]) is not None:
             return
-        # rebuild the pair's path length independently with one shortest_path call
-        from pipeline.stages.route_links import attach, sinks_table
+        # rebuild the pair's path length independently with networkx's shortest_path
+        from pipeline.stages.route_links import attach, graph_tables, sinks_table
 
-        H = G.copy()
-        (sa,), (za,) = attach(H, sites, sinks_table(zones, None), cfg.max_snap_distance_m)
+        att = attach(*graph_tables(*T), sites, sinks_table(zones, None), cfg.max_snap_distance_m)
+        H = graph_from_tables(att.nodes, att.edges)
+        (sa,), (za,) = att.site_att, att.sink_att
         inside = [
             n
             for n in H
@@ -266,13 +272,13 @@ class TestNetworkSinks:
     def test_link_ends_at_the_networks_nearest_point(self) -> None:
         # a network pipe 30 m beside the road between x = 600 and 800: the link runs
         # 10 m of spur, 600 m of road and a 30 m spur to the pipe's nearest point
-        G = _graph([LineString([(0, 0), (1000, 0)])])
+        T = _tables([LineString([(0, 0), (1000, 0)])])
         sites = _points(S=(0, 10))
         zones = _zones()
         nets = gpd.GeoDataFrame(
             {"network_id": ["N0001"]}, geometry=[LineString([(600, 30), (800, 30)])], crs=27700
         )
-        r = route_links(G, sites, zones, RoutingConfig(), networks=nets).routes.iloc[0]
+        r = route_links(*T, sites, zones, RoutingConfig(), networks=nets).routes.iloc[0]
         assert (r["sink_id"], r["sink_kind"]) == ("N0001", "network")
         assert pd.isna(r["zone_id"])
         assert r["route_length_m"] == pytest.approx(640)
@@ -280,11 +286,11 @@ class TestNetworkSinks:
         assert r.geometry.coords[-1] == pytest.approx((600, 30))
 
     def test_road_crossing_the_network_ends_there(self) -> None:
-        G = _graph([LineString([(0, 0), (1000, 0)])])
+        T = _tables([LineString([(0, 0), (1000, 0)])])
         nets = gpd.GeoDataFrame(
             {"network_id": ["N0001"]}, geometry=[LineString([(400, -300), (400, 300)])], crs=27700
         )
-        r = route_links(G, _points(S=(0, 0)), _zones(), RoutingConfig(), networks=nets).routes
+        r = route_links(*T, _points(S=(0, 0)), _zones(), RoutingConfig(), networks=nets).routes
         assert r["route_length_m"].iloc[0] == pytest.approx(400)
 
 
