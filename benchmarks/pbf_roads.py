@@ -74,8 +74,12 @@ def gpkg_to_pbf(gpkg: Path, pbf: Path) -> tuple[int, int]:
     return len(lon), len(roads)
 
 
-def prepare(size: str, workdir: Path) -> dict[str, Path]:
-    """Copies of the region reading the GeoPackage and the PBF; the PBF made if needed."""
+def prepare(size: str, workdir: Path, package: Path | None = None) -> dict[str, Path]:
+    """Copies of the region reading the GeoPackage and the PBF; the PBF made if needed.
+
+    ``package``, when given, is the ``pipeline`` directory the copies run (another
+    checkout's, to time the code before a change under the same conditions).
+    """
     source = BENCH / "regions" / size
     gpkg = source / "data" / "raw" / REGION / "roads.gpkg"
     if not gpkg.is_file():
@@ -90,6 +94,9 @@ def prepare(size: str, workdir: Path) -> dict[str, Path]:
         root = workdir / f"{size}_{kind}"
         shutil.rmtree(root, ignore_errors=True)
         shutil.copytree(source, root, symlinks=True)
+        if package is not None:
+            (root / "pipeline").unlink()
+            (root / "pipeline").symlink_to(package.resolve())
         roots[kind] = root
     raw = roots["pbf"] / "data" / "raw" / REGION
     shutil.copyfile(pbf, raw / PBF_NAME)
@@ -136,8 +143,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=3, help="runs per stage; medians")
     parser.add_argument("--workdir", type=Path, default=Path("/tmp/heatlink_pbf_roads"))
     parser.add_argument("--only", choices=("gpkg", "pbf"), help="time one input only")
+    parser.add_argument(
+        "--package", type=Path, help="a `pipeline` directory to run instead of this checkout's"
+    )
     args = parser.parse_args(argv)
-    roots = prepare(args.size, args.workdir)
+    roots = prepare(args.size, args.workdir, args.package)
     kinds = [args.only] if args.only else ["gpkg", "pbf"]
     print(f"{'input':6} {'stage':18} {'wall s':>8} {'in-proc s':>10} {'peak MB':>8}")
     for kind in kinds:

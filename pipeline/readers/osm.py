@@ -264,7 +264,7 @@ def read_osm_roads(
     with _osm_errors(path):
         ways = _read_highway_ways(path)
     lines, way_index = highway_lines(ways)
-    log.info("read %d highway ways, %d lines", len(ways.ids), len(lines))
+    log.info("read %d highway ways of 2 nodes or more: %d lines", len(ways.ids), len(lines))
     gdf = gpd.GeoDataFrame(
         {
             "osm_id": np.frombuffer(ways.ids, dtype=np.int64)[way_index],
