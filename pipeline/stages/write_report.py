@@ -61,9 +61,12 @@ log = logging.getLogger("heatlink.write_report")
 VIABLE, RECOMMENDED, REJECTED = "#1a9850", "#08519c", "#d73027"
 PIPE = "#b30000"
 MAX_NETWORK_MAPS = 12
+"""Networks drawn on a map of their own; the rest are in the networks table only."""
 MAX_SOURCE_MAPS = 20
 """Sources drawn on a map of their own; the others' best links are listed without one."""
-"""Networks drawn on a map of their own; the rest are in the networks table only."""
+OVERVIEW_DPI, MAP_DPI = 110, 100
+"""Resolution of the overview map, and of the source and network maps (shown 380 px wide)."""
+SOURCE_MAP_INCHES, NETWORK_MAP_INCHES = (5.0, 5.0), (6.0, 6.0)
 
 STYLE = (
     "body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}"
@@ -83,21 +86,37 @@ NOTES = (
 
 
 def _subplots(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
-    """A new figure and axes on the Agg backend (matplotlib is imported here, not above)."""
-    import matplotlib
+    """A new figure and axes, without pyplot: its import and figure manager cost more
+    than the drawing of a small map, and nothing here is shown on screen."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt.subplots(figsize=figsize)
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
-def _png(fig: Figure) -> str:
-    import matplotlib.pyplot as plt
+class MapCanvas:
+    """One figure and axes that draw map after map of one size, cleared in between:
+    making a figure and its axes costs more than drawing a small map on them."""
 
+    def __init__(self, figsize: tuple[float, float]) -> None:
+        self.fig, self.ax = _subplots(figsize)
+
+    def clear(self) -> Axes:
+        """The axes with every layer, label, legend and title of the last map removed."""
+        ax = self.ax
+        for artist in (*ax.collections, *ax.images, *ax.lines, *ax.texts, *ax.patches):
+            artist.remove()
+        if ax.get_legend() is not None:
+            ax.get_legend().remove()
+        ax.set_title("")
+        return ax
+
+
+def _png(fig: Figure, *, dpi: float = 110) -> str:
+    """The figure as a PNG data URI, trimmed to what is drawn. zlib level 1 encodes about
+    twice as fast as the default level 6 for a few per cent more bytes."""
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pil_kwargs={"compress_level": 1})
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -191,6 +210,82 @@ def _plot(ax: Axes, gdf: gpd.GeoDataFrame, *, zorder: int, **style) -> None:
         )
 
 
+def road_raster(
+    lines: np.ndarray,
+    extent: tuple[float, float, float, float],
+    shape: tuple[int, int],
+    *,
+    chunk: int = 1 << 17,
+) -> np.ndarray:
+    """The length of road in each cell of a grid over ``extent``, in cell widths.
+
+    Each segment is sampled at points half a cell apart or closer, and each point adds
+    its share of the segment's length to the cell it falls in (points outside the grid
+    are dropped), so a road crossing a cell straight adds about 1. Row 0 is the top.
+    Segments are taken ``chunk`` at a time, which keeps the work arrays small.
+
+    Examples
+    --------
+    >>> line = shapely.LineString([(0.0, 30.0), (40.0, 30.0)])  # along the top row
+    >>> road_raster(np.array([line]), (0.0, 0.0, 40.0, 40.0), (2, 4)).round(2).tolist()
+    [[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 0.0]]
+    """
+    x0, y0, x1, y1 = extent
+    rows, cols = shape
+    xy, part = shapely.get_coordinates(shapely.get_parts(lines), return_index=True)
+    xy -= (x0, y1)
+    xy *= (cols / (x1 - x0), -rows / (y1 - y0))  # now (column, row) in cells
+    first = np.flatnonzero(part[1:] == part[:-1])  # a segment joins two vertices of a line
+    cells = np.zeros(rows * cols)
+    for lo in range(0, len(first), chunk):
+        start = xy[first[lo : lo + chunk]]
+        step = xy[first[lo : lo + chunk] + 1] - start
+        length = np.hypot(step[:, 0], step[:, 1])
+        n = np.maximum(np.ceil(2 * length), 1).astype(np.int64)
+        seg = np.repeat(np.arange(len(n)), n)
+        t = (np.arange(len(seg)) - np.repeat(np.cumsum(n) - n, n) + 0.5) / n[seg]
+        col = np.floor(start[seg, 0] + t * step[seg, 0]).astype(np.int64)
+        row = np.floor(start[seg, 1] + t * step[seg, 1]).astype(np.int64)
+        inside = (col >= 0) & (col < cols) & (row >= 0) & (row < rows)
+        cells += np.bincount(
+            row[inside] * cols + col[inside],
+            weights=(length / n)[seg[inside]],
+            minlength=rows * cols,
+        )
+    return cells.reshape(rows, cols)
+
+
+ROAD_RGB = (0.74, 0.74, 0.74)  # #bdbdbd, the roads' colour on every map
+ROAD_OPACITY_PER_CELL = 0.7
+"""Opacity that one cell width of road gives its pixel on the overview (a road of 0.4 pt
+drawn as a line covers about 0.6 of a pixel at 110 dpi); more road saturates at 1."""
+
+
+def _road_image(ax: Axes, roads: gpd.GeoDataFrame, *, dpi: float) -> None:
+    """Draw ``roads`` as one image of about a cell per pixel of ``ax`` at ``dpi``: one
+    image costs the same at a thousand or a million road edges, where a line per road
+    costs seconds to draw."""
+    x0, y0, x1, y1 = roads.total_bounds
+    box = ax.get_position()
+    width_in, height_in = ax.figure.get_size_inches()
+    pixels = max(box.width * width_in, box.height * height_in) * dpi
+    cell = max(x1 - x0, y1 - y0, 1.0) / max(pixels, 1.0)
+    cols, rows = max(int(np.ceil((x1 - x0) / cell)), 1), max(int(np.ceil((y1 - y0) / cell)), 1)
+    extent = (x0, y1 - rows * cell, x0 + cols * cell, y1)
+    rgba = np.empty((rows, cols, 4))
+    rgba[..., :3] = ROAD_RGB
+    rgba[..., 3] = np.clip(
+        road_raster(roads.geometry.to_numpy(), extent, (rows, cols)) * ROAD_OPACITY_PER_CELL, 0, 1
+    )
+    ax.imshow(
+        rgba,
+        extent=(extent[0], extent[2], extent[1], extent[3]),
+        origin="upper",
+        interpolation="nearest",
+        zorder=1,
+    )
+
+
 def _draw(
     ax: Axes,
     roads: gpd.GeoDataFrame,
@@ -200,11 +295,15 @@ def _draw(
     *,
     extent: tuple[float, float, float, float] | None = None,
 ) -> None:
-    """Roads, zones, networks, links and sources; only what meets ``extent`` if given."""
+    """Roads, zones, networks, links and sources; only what meets ``extent`` if given.
+    Without ``extent`` (the whole region) the roads are one image (:func:`_road_image`);
+    within it, the few roads it meets are lines."""
     if extent is not None:
         roads = roads.iloc[roads.sindex.query(shapely.box(*extent))]
-    if len(roads):
-        _lines(ax, roads, colors="#bdbdbd", linewidths=0.4, zorder=1)
+        if len(roads):
+            _lines(ax, roads, colors="#bdbdbd", linewidths=0.4, zorder=1)
+    elif len(roads):
+        _road_image(ax, roads, dpi=OVERVIEW_DPI)
     rec = links["recommended"].astype(bool) if "recommended" in links else links.index < 0
     drawn = [
         (layers["demand_zones"], {"color": "#fdae61", "alpha": 0.5}),
@@ -251,11 +350,38 @@ def _legend(ax: Axes, lines: list[tuple[str, dict]] | None = None) -> None:
 
 
 def _table(df: pd.DataFrame, floatfmt: str = "{:,.1f}") -> str:
+    """``df`` as an HTML table without its index: floats written with ``floatfmt``,
+    missing values empty, text escaped. Written out here because ``DataFrame.to_html``
+    takes about 2 ms a table, and the report has hundreds of small ones.
+
+    Examples
+    --------
+    >>> _table(pd.DataFrame({"id": ["a<b", None], "mw": [1234.56, float("nan")], "n": [3, 4]}))
+    '<table class="t"><thead><tr><th>id</th><th>mw</th><th>n</th></tr></thead><tbody>\
+<tr><td>a&lt;b</td><td>1,234.6</td><td>3</td></tr><tr><td></td><td></td><td>4</td></tr>\
+</tbody></table>'
+    """
     if df.empty:
         return "<p><em>none</em></p>"
-    return df.to_html(
-        index=False, border=0, classes="t", na_rep="", float_format=floatfmt.format, escape=True
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
+    columns = [_cells(df.iloc[:, i].tolist(), floatfmt) for i in range(df.shape[1])]
+    body = "".join(
+        "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
+        for row in zip(*columns, strict=True)
     )
+    return f'<table class="t"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+
+
+def _cells(values: list, floatfmt: str) -> list[str]:
+    """The cells of one column: floats with ``floatfmt``, missing values empty."""
+    return [
+        ""
+        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
+        else floatfmt.format(v)
+        if isinstance(v, float)
+        else html.escape(str(v))
+        for v in values
+    ]
 
 
 def _section(title: str, body: str) -> str:
@@ -344,7 +470,7 @@ def overview_map_section(
     _decorate(ax)
     _legend(ax)
     ax.set_title(f"{cfg.region.name}: links coloured by viability")
-    return _section("Overview map", f'<img alt="overview map" src="{_png(fig)}">')
+    return _section("Overview map", f'<img alt="overview map" src="{_png(fig, dpi=OVERVIEW_DPI)}">')
 
 
 def sources_section(
@@ -371,33 +497,49 @@ def sources_section(
         if unmapped
         else ""
     )
+    viable, rejected = _by_site(layers["links"]), _by_site(layers["rejected_links"])
+    canvas = MapCanvas(SOURCE_MAP_INCHES) if mapped else None
     parts = [
         source_map_and_best_links(
-            s, layers, roads, reach_m=cfg.routing.max_link_length_m, with_map=s.site_id in mapped
+            s,
+            layers,
+            roads,
+            reach_m=cfg.routing.max_link_length_m,
+            with_map=s.site_id in mapped,
+            candidates=(
+                viable.get(s.site_id, layers["links"].iloc[:0]),
+                rejected.get(s.site_id, layers["rejected_links"].iloc[:0]),
+            ),
+            canvas=canvas,
         )
         for s in layers["sources"].itertuples()
+        if s.site_id in viable or s.site_id in rejected
     ]
     return _section("Sources", _table(table) + note) + "".join(parts)
 
 
 def _sources_table(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
     """Per source: its waste heat, the part of it allocated, and its candidate counts."""
-    links, rejected = layers["links"], layers["rejected_links"]
-    rows = []
-    for s in layers["sources"].itertuples():
-        mine = links[links["site_id"] == s.site_id]
-        rows.append(
-            {
-                "site_id": s.site_id,
-                "name": s.name,
-                "kind": s.kind,
-                "heat_available_mw": s.heat_available_mw,
-                "allocated_source_heat_mw": mine["allocated_source_heat_mw"].sum(),
-                "viable_links": len(mine),
-                "rejected": int((rejected["site_id"] == s.site_id).sum()),
-            }
-        )
-    return pd.DataFrame(rows)
+    links, rejected, sources = layers["links"], layers["rejected_links"], layers["sources"]
+    ids = sources["site_id"]
+    allocated = links.groupby("site_id")["allocated_source_heat_mw"].sum()
+    return pd.DataFrame(
+        {
+            "site_id": ids.to_numpy(),
+            "name": sources["name"].to_numpy(),
+            "kind": sources["kind"].to_numpy(),
+            "heat_available_mw": sources["heat_available_mw"].to_numpy(),
+            "allocated_source_heat_mw": ids.map(allocated).fillna(0.0).to_numpy(float),
+            "viable_links": ids.map(links["site_id"].value_counts()).fillna(0).to_numpy(int),
+            "rejected": ids.map(rejected["site_id"].value_counts()).fillna(0).to_numpy(int),
+        }
+    )
+
+
+def _by_site(links: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
+    """The links of each source, split once (a filter per source costs seconds over
+    hundreds of sources)."""
+    return {site: group for site, group in links.groupby("site_id", sort=False)}
 
 
 def source_map_and_best_links(
@@ -407,19 +549,26 @@ def source_map_and_best_links(
     *,
     reach_m: float,
     with_map: bool = True,
+    candidates: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None,
+    canvas: MapCanvas | None = None,
 ) -> str:
     """A map of one source's reach (unless ``with_map`` is False) and its five best links;
-    empty without a candidate."""
+    empty without a candidate. ``candidates``: the source's viable and rejected links,
+    when they are split by source already; ``canvas``: where to draw the map (a new one
+    if not given)."""
     links, rejected = layers["links"], layers["rejected_links"]
-    mine = links[links["site_id"] == source.site_id]
-    theirs = rejected[rejected["site_id"] == source.site_id]
+    mine, theirs = candidates or (
+        links[links["site_id"] == source.site_id],
+        rejected[rejected["site_id"] == source.site_id],
+    )
     if mine.empty and theirs.empty:
         return ""
     best = mine.sort_values(_ranking_column(links)).head(5)[_link_columns(links)]
     site_id = html.escape(str(source.site_id))
     if not with_map:
         return f"<h3>{site_id}: {html.escape(str(source.name))}</h3>{_table(best)}"
-    fig, ax = _subplots((5, 5))
+    canvas = canvas or MapCanvas(SOURCE_MAP_INCHES)
+    ax = canvas.clear()
     x, y = source.geometry.x, source.geometry.y
     _draw(
         ax, roads, layers, mine, theirs, extent=(x - reach_m, y - reach_m, x + reach_m, y + reach_m)
@@ -429,7 +578,7 @@ def source_map_and_best_links(
     return (
         f"<h3>{site_id}: {html.escape(str(source.name))}</h3>"
         f'<div class="src"><img alt="map of {site_id}" '
-        f'src="{_png(fig)}"><div>{_table(best)}</div></div>'
+        f'src="{_png(canvas.fig, dpi=MAP_DPI)}"><div>{_table(best)}</div></div>'
     )
 
 
@@ -570,7 +719,8 @@ def networks_section(layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoDataFram
             f"{len(rest)} ({html.escape(', '.join(rest['network_id'].astype(str)))}) are in "
             "the table only.</p>"
         )
-    maps = [network_map(n, layers, roads, cur=cur) for n in drawn.itertuples()]
+    canvas = MapCanvas(NETWORK_MAP_INCHES)
+    maps = [network_map(n, layers, roads, cur=cur, canvas=canvas) for n in drawn.itertuples()]
     return _section(NETWORKS_TITLE, body) + "".join(maps)
 
 
@@ -646,8 +796,10 @@ def network_map(
     roads: gpd.GeoDataFrame,
     *,
     cur: str,
+    canvas: MapCanvas | None = None,
 ) -> str:
-    """A map of one network over the links it replaces, with its pipe lengths by DN."""
+    """A map of one network over the links it replaces, with its pipe lengths by DN;
+    ``canvas``: where to draw it (a new one if not given)."""
     parts = _network_parts(network, layers)
     pipes, replaced = parts["network_pipes"], parts["links"]
     extent = _network_extent(
@@ -655,7 +807,8 @@ def network_map(
     )
     if extent is None:
         return ""
-    fig, ax = _subplots((6, 6))
+    canvas = canvas or MapCanvas(NETWORK_MAP_INCHES)
+    ax = canvas.clear()
     _draw(ax, roads, parts, replaced.iloc[:0], replaced.iloc[:0], extent=extent)
     faded = {"color": RECOMMENDED, "lw": 3, "alpha": 0.3}
     if len(replaced):
@@ -676,7 +829,7 @@ def network_map(
     return (
         f"<h3>{network_id}: {html.escape(str(network.site_ids))} to "
         f"{html.escape(str(network.sink_ids))}</h3>"
-        f'<div class="src"><img alt="network {network_id}" src="{_png(fig)}">'
+        f'<div class="src"><img alt="network {network_id}" src="{_png(canvas.fig, dpi=MAP_DPI)}">'
         f"<div>{_table(by_dn)}</div></div>"
     )
 
@@ -687,7 +840,9 @@ def rejections_by_reason_section(rejected: gpd.GeoDataFrame) -> str:
     if not len(reasons):
         return _section("Rejections by reason", "<p>No candidate was rejected.</p>")
     fig, ax = _subplots((6, 0.4 * len(reasons) + 1))
-    reasons.sort_values().plot.barh(ax=ax, color=REJECTED)
+    ordered = reasons.sort_values()
+    ax.barh(ordered.index.astype(str), ordered.to_numpy(), height=0.5, color=REJECTED)
+    ax.set_ylabel("reason")
     ax.set_xlabel("rejected candidates (a candidate can fail several rules)")
     chart = f'<img alt="rejections by reason" src="{_png(fig)}">'
     return _section(
