@@ -15,6 +15,13 @@ VENV := .venv
 PY := $(VENV)/bin/python
 VENV_OK := $(VENV)/.installed
 HEATLINK := $(PY) -m pipeline
+# Where the stages that can distribute their work run it (an option of the run, not of
+# the region: the outputs are the same): EXECUTOR=local (default) or dask; with dask,
+# DASK_SCHEDULER=tcp://host:8786 uses a running cluster, empty starts a LocalCluster.
+EXECUTOR ?= local
+DASK_SCHEDULER ?=
+export HEATLINK_EXECUTOR := $(EXECUTOR)
+export HEATLINK_DASK_SCHEDULER := $(DASK_SCHEDULER)
 
 REGIONS := $(sort $(basename $(notdir $(wildcard data/regions/*.yml))))
 I := data/interim/$(REGION)
@@ -41,7 +48,7 @@ endif
 help: ## list the targets and regions (default)
 	@echo "heatlink: route data-centre waste heat to heat networks along roads."
 	@echo
-	@echo "Usage: make <target> [REGION=<region>]"
+	@echo "Usage: make <target> [REGION=<region>] [EXECUTOR=local|dask] [DASK_SCHEDULER=tcp://host:8786]"
 	@echo
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-8s %s\n", $$1, $$2}'
 	@echo

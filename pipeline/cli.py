@@ -20,6 +20,7 @@ from pathlib import Path
 
 from pipeline.config import RegionFile, load_region_file
 from pipeline.errors import InputError
+from pipeline.executor import EXECUTORS, ExecutorOptions, open_executor
 from pipeline.io import atomic_path
 from pipeline.paths import RegionPaths
 from pipeline.readers.extent import with_region_extent
@@ -39,6 +40,20 @@ def _parser() -> argparse.ArgumentParser:
     where = p.add_mutually_exclusive_group(required=True)
     where.add_argument("--region", help="a region in data/regions/ (name without .yml)")
     where.add_argument("--config", type=Path, help="a region file anywhere")
+    p.add_argument(
+        "--executor",
+        choices=EXECUTORS,
+        default=os.environ.get("HEATLINK_EXECUTOR") or "local",
+        help="where the stages that can distribute their work run it: here (local, the "
+        "default) or on a Dask cluster (dask); the outputs are the same",
+    )
+    p.add_argument(
+        "--scheduler",
+        default=os.environ.get("HEATLINK_DASK_SCHEDULER") or None,
+        metavar="ADDRESS",
+        help="with --executor dask: a running Dask scheduler (tcp://host:8786); "
+        "without it a LocalCluster with one worker per core is started",
+    )
     p.add_argument(
         "--root",
         type=Path,
@@ -62,6 +77,22 @@ def _region_file(args: argparse.Namespace) -> Path:
     return path
 
 
+def _executor_options(args: argparse.Namespace) -> ExecutorOptions:
+    if args.executor not in EXECUTORS:  # from HEATLINK_EXECUTOR, which argparse does not check
+        raise InputError(
+            f"unknown executor '{args.executor}'",
+            where="--executor / EXECUTOR",
+            fix=f"choose one of: {', '.join(EXECUTORS)}",
+        )
+    if args.scheduler and args.executor != "dask":
+        raise InputError(
+            "a Dask scheduler is given but the executor is local",
+            where="--scheduler / DASK_SCHEDULER",
+            fix="add --executor dask (EXECUTOR=dask), or drop the scheduler",
+        )
+    return ExecutorOptions(kind=args.executor, scheduler=args.scheduler)
+
+
 class _OneLine(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         return f"[{record.name.removeprefix('heatlink.') or 'heatlink'}] {record.getMessage()}"
@@ -82,15 +113,27 @@ def _setup_logging(paths: RegionPaths, stage: str) -> logging.Handler:
     return fh
 
 
-def run_stage(stage: str, paths: RegionPaths, cfg: RegionFile, *, note: str | None = None) -> None:
-    """Run one stage with logging and timing; ``note`` is logged first when given."""
+def run_stage(
+    stage: str,
+    paths: RegionPaths,
+    cfg: RegionFile,
+    *,
+    note: str | None = None,
+    executor: ExecutorOptions | None = None,
+) -> None:
+    """Run one stage with logging and timing; ``note`` is logged first when given. A
+    stage declared ``distributed`` runs its tasks on ``executor``."""
     module = importlib.import_module(f"pipeline.stages.{stage}")
     _setup_logging(paths, stage)
     t0 = time.perf_counter()
     log.info("%s: region %s", stage, cfg.region.name)
     if note and "region" in BY_NAME[stage].config:
         log.info("%s", note)
-    module.run(paths, cfg)
+    if BY_NAME[stage].distributed:
+        with open_executor(executor or ExecutorOptions()) as ex:
+            module.run(paths, cfg, executor=ex)
+    else:
+        module.run(paths, cfg)
     log.info("%s: done in %.2f s", stage, time.perf_counter() - t0)
 
 
@@ -188,8 +231,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.stage == "configure":
             configure(paths, cfg, region_file, extent_from_inputs=note is not None)
             return 0
+        executor = _executor_options(args)
         for current in STAGE_NAMES if args.stage == "all" else (args.stage,):
-            run_stage(current, paths, cfg, note=note)
+            run_stage(current, paths, cfg, note=note, executor=executor)
         if args.stage == "export_geopackage":
             print(paths.geopackage)
         return 0

@@ -24,8 +24,6 @@ from pathlib import Path
 import numpy as np
 
 TILE_MARGIN_M = 1.0  # tiles are grown by this much beyond the search limit (rounding)
-MIN_EDGE_M = 1e-9  # csgraph drops explicit zeros: a zero-length edge is searched at this
-STORE_ROW_GROUP = 65_536  # rows per Parquet row group of the tile store
 
 
 @dataclass
@@ -82,8 +80,18 @@ class EdgeArrays:
 
     def tile(self, bbox: tuple[float, float, float, float]) -> EdgeArrays:
         """The edges whose bounding boxes meet ``bbox``."""
-        keep = meets(self.bounds, bbox)
+        return self.subset(meets(self.bounds, bbox))
+
+    def subset(self, keep: np.ndarray) -> EdgeArrays:
         return EdgeArrays(self.u[keep], self.v[keep], self.length_m[keep], self.bounds[keep])
+
+    def concat(self, other: EdgeArrays) -> EdgeArrays:
+        return EdgeArrays(
+            np.concatenate([self.u, other.u]),
+            np.concatenate([self.v, other.v]),
+            np.concatenate([self.length_m, other.length_m]),
+            np.concatenate([self.bounds, other.bounds]),
+        )
 
 
 def meets(bounds: np.ndarray, bbox: tuple[float, float, float, float]) -> np.ndarray:
@@ -107,7 +115,7 @@ def _csr(edges: EdgeArrays) -> tuple[np.ndarray, object]:
     keep = a != b
     i = np.concatenate([a[keep], b[keep]])
     j = np.concatenate([b[keep], a[keep]])
-    w = np.maximum(np.tile(edges.length_m[keep], 2), MIN_EDGE_M)
+    w = np.tile(edges.length_m[keep], 2)  # explicit zeros in a CSR matrix are edges
     order = np.lexsort((w, j, i))
     i, j, w = i[order], j[order], w[order]
     first = np.ones(len(i), dtype=bool)
@@ -207,15 +215,6 @@ def edge_arrays(edges: object) -> EdgeArrays:
     )
 
 
-def write_tile_store(edges: object, path: Path) -> Path:
-    """Write the edge table as GeoParquet sorted along a Hilbert curve, with the bbox
-    covering columns of GeoParquet 1.1, so that a task reads only its tile's row groups."""
-    order = np.argsort(edges.geometry.hilbert_distance(), kind="stable")
-    table = edges[["u", "v", "length_m", "geometry"]].iloc[order]
-    table.to_parquet(path, index=False, write_covering_bbox=True, row_group_size=STORE_ROW_GROUP)
-    return path
-
-
 def read_tile(path: str | Path, bbox: tuple[float, float, float, float]) -> EdgeArrays:
     """The edges of the tile store at ``path`` whose bounding boxes meet ``bbox``.
 
@@ -247,19 +246,41 @@ def read_tile(path: str | Path, bbox: tuple[float, float, float, float]) -> Edge
     )
 
 
+def edge_key(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """One int64 per undirected edge, the same for (u, v) and (v, u) (node ids < 2**31).
+
+    >>> edge_key(np.array([3, 5]), np.array([5, 3])).tolist() == [(3 << 32) | 5] * 2
+    True
+    """
+    u, v = np.asarray(u, dtype=np.int64), np.asarray(v, dtype=np.int64)
+    return (np.minimum(u, v) << 32) | np.maximum(u, v)
+
+
 @dataclass(frozen=True)
 class TileSource:
-    """Where a batch reads its tile: arrays in this process, or a tile store on disk
-    (shared storage, for Dask workers)."""
+    """Where a batch reads its tile.
+
+    Either ``arrays``, the whole edge table in this process; or ``store``, the path of
+    the graph's edge table as written by build_road_graph (sorted, with bbox columns; on
+    storage the workers share), less the edges routing split (``removed``, by
+    :func:`edge_key`) and plus their ``pieces``.
+    """
 
     arrays: EdgeArrays | None = None
     store: str | None = None
+    removed: np.ndarray | None = None
+    pieces: EdgeArrays | None = None
 
     def tile(self, bbox: tuple[float, float, float, float]) -> EdgeArrays:
-        if self.store is not None:
-            return read_tile(self.store, bbox)
-        assert self.arrays is not None
-        return self.arrays.tile(bbox)
+        if self.store is None:
+            assert self.arrays is not None
+            return self.arrays.tile(bbox)
+        t = read_tile(self.store, bbox)
+        if self.removed is not None and len(self.removed):
+            t = t.subset(~np.isin(edge_key(t.u, t.v), self.removed))
+        if self.pieces is not None:
+            t = t.concat(self.pieces.tile(bbox))
+        return t
 
 
 def route_batch(source: TileSource, batch: Batch) -> Found:

@@ -195,14 +195,33 @@ def _read_highway_ways(path: Path) -> _HighwayWays:
         ways.ids.append(way.id)
         ways.highway.append(sys.intern(way.tags.get("highway")))
         ways.name.append(way.tags.get("name", ""))
+    _locate_negative_ids(path, ways)
     return ways
+
+
+def _locate_negative_ids(path: Path, ways: _HighwayWays) -> None:
+    """Add the locations of negative node ids that clipped ways refer to.
+
+    pyosmium's index holds positive ids only, and negative ids are new objects in a JOSM
+    file never uploaded; this pass over the nodes in Python runs only for such files.
+    """
+    import osmium
+
+    refs = np.frombuffer(ways.clipped_refs, dtype=np.int64)
+    wanted = set(refs[refs < 0].tolist()) - set(ways.located_ids)
+    if not wanted:
+        return
+    for node in osmium.FileProcessor(str(path), osmium.osm.NODE):
+        if node.id in wanted and node.location.valid():
+            ways.located_ids.append(node.id)
+            ways.located_xy.extend((node.location.lon, node.location.lat))
 
 
 def _np(values: array, dtype: type = np.int64) -> np.ndarray:
     return np.frombuffer(values, dtype=dtype)
 
 
-def highway_lines(ways: _HighwayWays) -> tuple[np.ndarray, np.ndarray]:
+def _highway_lines(ways: _HighwayWays) -> tuple[np.ndarray, np.ndarray]:
     """The LineStrings of the ways read and, for each, its way's index, in way order.
 
     A clipped way gives one line per run of at least two consecutive located nodes
@@ -210,23 +229,22 @@ def highway_lines(ways: _HighwayWays) -> tuple[np.ndarray, np.ndarray]:
     logged.
     """
     whole = shapely.from_wkb(ways.wkb) if ways.wkb else np.empty(0, dtype=object)
-    parts, part_way, _ = way_lines(
+    parts, part_way, missing = way_lines(
         _np(ways.clipped_refs),
         _np(ways.clipped_len),
         _np(ways.located_ids),
         _np(ways.located_xy, float).reshape(-1, 2),
     )
     clipped = _np(ways.clipped)
-    if len(clipped):
-        lost = len(clipped) - len(np.unique(part_way))
+    if missing.any():
         log.info(
             "%d of %d highway ways refer to nodes missing from the extract (clipped); kept "
             "their parts with node locations (%d lines); %d of them have no two "
             "consecutive located nodes and are skipped",
-            len(clipped),
+            int(missing.sum()),
             len(ways.ids),
             len(parts),
-            lost,
+            len(clipped) - len(np.unique(part_way)),
         )
     way_index = np.concatenate([_np(ways.whole), clipped[part_way]])
     order = np.argsort(way_index, kind="stable")
@@ -263,7 +281,7 @@ def read_osm_roads(
     require_file(path, key=key)
     with _osm_errors(path):
         ways = _read_highway_ways(path)
-    lines, way_index = highway_lines(ways)
+    lines, way_index = _highway_lines(ways)
     log.info("read %d highway ways of 2 nodes or more: %d lines", len(ways.ids), len(lines))
     gdf = gpd.GeoDataFrame(
         {

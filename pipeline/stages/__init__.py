@@ -37,6 +37,9 @@ class Stage:
         Sections (among ``config``) whose input files it reads, e.g. ``roads.path``.
     package_files
         Package files it depends on besides its own module (globs from the project root).
+    distributed
+        Its ``run`` takes an ``executor`` (:mod:`pipeline.executor`) and can run its
+        tasks on a Dask cluster (``--executor dask``).
     """
 
     name: str
@@ -45,6 +48,7 @@ class Stage:
     config: tuple[str, ...] = ()
     input_files_of: tuple[str, ...] = ()
     package_files: tuple[str, ...] = ()
+    distributed: bool = False
 
     @property
     def module_file(self) -> str:
@@ -104,6 +108,8 @@ STAGES: tuple[Stage, ...] = (
         reads=("sources", "demand_zones", "heat_networks", "graph_nodes", "graph_edges"),
         writes=("routes", "attachments", "route_segments"),
         config=("routing",),
+        package_files=("pipeline/route_search.py", "pipeline/executor.py"),
+        distributed=True,
     ),
     Stage(
         "assess_links",

@@ -8,7 +8,8 @@ Outputs
     ``data/interim/<region>/graph_edges.parquet``: ``u``, ``v``, ``length_m``,
     ``road_class``, ``cost_factor`` (the class's civils cost multiplier, from ingest_roads;
     1.0 when roads.parquet has none) and the edge's LineString, which runs from node ``u``
-    to node ``v``.
+    to node ``v``; its rows are sorted along a Hilbert curve, with the ``bbox`` covering
+    column of GeoParquet 1.1, so a reader can take one area's edges (route_links' tasks).
 Config keys
     none (the road selection is made by ingest_roads).
 
@@ -31,7 +32,7 @@ import shapely
 from pyproj import CRS
 
 from pipeline.config import RegionFile
-from pipeline.io import atomic_path, read_geoparquet
+from pipeline.io import atomic_path, read_geoparquet, to_spatial_parquet
 from pipeline.paths import RegionPaths
 
 if TYPE_CHECKING:
@@ -277,5 +278,5 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     )
     with atomic_path(paths.graph_nodes) as tmp_n, atomic_path(paths.graph_edges) as tmp_e:
         nodes.to_parquet(tmp_n, index=False)
-        edges.to_parquet(tmp_e, index=False)
+        to_spatial_parquet(edges, tmp_e)  # tasks of route_links read it by tile
     log.info("wrote %s and %s", paths.graph_nodes, paths.graph_edges)

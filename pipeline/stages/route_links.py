@@ -36,7 +36,7 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from itertools import pairwise
 from pathlib import Path
@@ -48,7 +48,7 @@ import shapely
 
 from pipeline.config import RegionFile, RoutingConfig
 from pipeline.executor import Executor, LocalExecutor
-from pipeline.io import atomic_path, read_geoparquet
+from pipeline.io import atomic_path, read_geoparquet, to_spatial_parquet
 from pipeline.paths import RegionPaths
 from pipeline.route_search import (
     TILE_MARGIN_M,
@@ -56,8 +56,8 @@ from pipeline.route_search import (
     Found,
     TileSource,
     edge_arrays,
+    edge_key,
     route_batch,
-    write_tile_store,
 )
 
 log = logging.getLogger("heatlink.route_links")
@@ -115,6 +115,10 @@ class AttachedGraph:
     edges: gpd.GeoDataFrame  # u, v, length_m, road_class, cost_factor, parent_edge, geometry
     site_att: list[Attachment]
     sink_att: list[Attachment]
+    removed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """The edges split into pieces, by :func:`~pipeline.route_search.edge_key`."""
+    n_pieces: int = 0
+    """The pieces, the last rows of ``edges``."""
 
     def component(self, node_ids: np.ndarray) -> np.ndarray:
         """The connected component of each node (by id)."""
@@ -155,7 +159,7 @@ def _starts_at_v(start_xy: np.ndarray, u_xy: np.ndarray, v_xy: np.ndarray) -> np
 
 def split_edges(
     nodes: pd.DataFrame, edges: gpd.GeoDataFrame, at: dict[int, list[float]]
-) -> tuple[pd.DataFrame, gpd.GeoDataFrame, dict]:
+) -> tuple[AttachedGraph, dict]:
     """Split edges at distances along their geometry.
 
     Parameters
@@ -169,11 +173,12 @@ def split_edges(
 
     Returns
     -------
-    The node table with the new nodes appended (ids from ``max(node_id) + 1``, in the
-    order of ``at``), the edge table with each split edge replaced by its pieces (each
-    runs from its ``u`` to its ``v`` and keeps its road class, cost factor and parent
-    edge ``u-v``), and ``{(row, distance): node}`` for every requested split, where
-    ``node`` is the new node or an end node when the distance is within 1 cm of an end.
+    The graph with the new nodes appended to the node table (ids from
+    ``max(node_id) + 1``, in the order of ``at``) and each split edge replaced by its
+    pieces at the end of the edge table (each runs from its ``u`` to its ``v`` and keeps
+    its road class, cost factor and parent edge ``u-v``); and ``{(row, distance): node}``
+    for every requested split, where ``node`` is the new node or an end node when the
+    distance is within 1 cm of an end.
     """
     found: dict = {}
     new_nodes: list[tuple[int, float, int]] = []  # (id, distance, edge row)
@@ -205,7 +210,16 @@ def split_edges(
         if len(cuts) > 1:
             cuts.append((length, int(b)))
             pieces += [(row, n0, n1, d0, d1) for (d0, n0), (d1, n1) in pairwise(cuts)]
-    return _add_nodes(nodes, edges, new_nodes), _replace_edges(edges, pieces), found
+    split = np.unique([p[0] for p in pieces]).astype(np.int64)
+    graph = AttachedGraph(
+        _add_nodes(nodes, edges, new_nodes),
+        _replace_edges(edges, pieces),
+        [],
+        [],
+        removed=edge_key(u_all[split], v_all[split]),
+        n_pieces=len(pieces),
+    )
+    return graph, found
 
 
 def _add_nodes(
@@ -352,8 +366,7 @@ def attach(
         pending.append(items)
     if len(sinks) and len(geoms):
         _request_sink_crossings(tree, geoms, sinks, max_snap_distance_m, requests)
-    nodes, edges, split_at = split_edges(nodes, edges, requests)
-    graph = AttachedGraph(nodes, edges, [], [])
+    graph, split_at = split_edges(nodes, edges, requests)
 
     def resolve(item: tuple | None) -> Attachment:
         if item is None:
@@ -458,7 +471,7 @@ def route_links(
     *,
     networks: gpd.GeoDataFrame | None = None,
     executor: Executor | None = None,
-    store_dir: Path | None = None,
+    edge_store: Path | None = None,
 ) -> RoutingResult:
     """Route every candidate pair of a site and a sink (zone or network) along the roads.
 
@@ -477,10 +490,11 @@ def route_links(
         Existing heat networks with ``network_id`` (lines or polygons), if any.
     executor
         Where the batches of searches run (:mod:`pipeline.executor`); here by default.
-    store_dir
-        A folder the executor's workers can read, for the tile store of the edge table
-        when they do not share this process's memory (a temporary folder by default,
-        which serves a cluster on this machine).
+    edge_store
+        ``edges`` as build_road_graph writes them (rows sorted along a Hilbert curve,
+        with bbox columns), on storage the executor's workers can read, for workers that
+        do not share this process's memory. Without it such workers read a copy written
+        to a temporary folder, which serves a cluster on this machine only.
 
     Returns
     -------
@@ -507,11 +521,22 @@ def route_links(
     [['S1', 'Z1', 960.0, 950.0]]
     """
     sinks = sinks_table(zones, networks)
-    graph = attach(*graph_tables(nodes, edges), sites, sinks, cfg.max_snap_distance_m)
+    nodes, edges = graph_tables(nodes, edges)
+    graph = attach(nodes, edges, sites, sinks, cfg.max_snap_distance_m)
     targets = sink_targets(graph, sinks, cfg.max_snap_distance_m)
     pairs = candidate_pairs(graph, sites, sinks, targets, cfg.max_link_length_m)
     batches = plan_batches(graph, pairs, targets, cfg.max_link_length_m)
-    found = search(graph, batches, executor or LocalExecutor(), store_dir)
+    executor = executor or LocalExecutor()
+    if executor.in_process or not batches:
+        found = search(graph, batches, executor, TileSource(arrays=edge_arrays(graph.edges)))
+    elif edge_store is not None:
+        found = search(graph, batches, executor, _store(graph, edge_store))
+    else:
+        with tempfile.TemporaryDirectory(prefix="heatlink-edges.") as tmp:
+            to_spatial_parquet(edges, Path(tmp) / "graph_edges.parquet")
+            found = search(
+                graph, batches, executor, _store(graph, Path(tmp) / "graph_edges.parquet")
+            )
     return tabulate_routes(graph, pairs, found, sites, sinks, cfg.max_link_length_m)
 
 
@@ -574,10 +599,11 @@ def plan_batches(
     targets: list[dict[int, float]],
     max_link_length_m: float,
     *,
-    batch_sources: int = BATCH_SOURCES,
+    batch_sources: int | None = None,
 ) -> list[Batch]:
     """The searches to run, in batches of ``batch_sources`` sources that are neighbours
-    along a Hilbert curve through their attachment points.
+    along a Hilbert curve through their attachment points (:data:`BATCH_SOURCES` by
+    default).
 
     Each source searches up to ``max_link_length_m`` less its spur; a batch's tile is
     its sources' box grown by the longest of their searches.
@@ -592,7 +618,8 @@ def plan_batches(
     xy = graph.xy(node)
     order = _hilbert_order(xy)
     batches = []
-    for b, chunk in enumerate(np.array_split(order, -(-len(order) // batch_sources))):
+    per_batch = batch_sources or BATCH_SOURCES
+    for b, chunk in enumerate(np.array_split(order, -(-len(order) // per_batch))):
         chunk = np.sort(chunk)
         mine = np.isin(site_of, sources[chunk])
         keys = todo[mine]
@@ -630,25 +657,19 @@ def _hilbert_order(xy: np.ndarray) -> np.ndarray:
 
 
 def search(
-    graph: AttachedGraph, batches: list[Batch], executor: Executor, store_dir: Path | None
+    graph: AttachedGraph, batches: list[Batch], executor: Executor, tiles: TileSource
 ) -> Found:
-    """Run every batch's searches on ``executor``; the pairs found, by pair key.
-
-    Tasks in this process slice the edge arrays held here; other executors' tasks read
-    their tiles from a tile store written to ``store_dir`` (or a temporary folder).
-    """
-    if not batches:
-        return Found.empty()
-    if executor.in_process:
-        return _merge(executor.map(route_batch, batches, desc="routing", shared=_arrays(graph)))
-    with tempfile.TemporaryDirectory(dir=store_dir, prefix="route_tiles.") as tmp:
-        store = write_tile_store(graph.edges, Path(tmp).absolute() / "edges.parquet")
-        source = TileSource(store=str(store))
-        return _merge(executor.map(route_batch, batches, desc="routing", shared=source))
+    """Run every batch's searches on ``executor``, each over its tile of ``tiles``; the
+    pairs found, by pair key."""
+    return _merge(executor.map(route_batch, batches, desc="routing", shared=tiles))
 
 
-def _arrays(graph: AttachedGraph) -> TileSource:
-    return TileSource(arrays=edge_arrays(graph.edges))
+def _store(graph: AttachedGraph, edge_store: Path) -> TileSource:
+    """Tiles read from the edge table on disk, with the edges routing split replaced."""
+    pieces = graph.edges.iloc[len(graph.edges) - graph.n_pieces :]
+    return TileSource(
+        store=str(Path(edge_store).absolute()), removed=graph.removed, pieces=edge_arrays(pieces)
+    )
 
 
 def _merge(parts: list[Found]) -> Found:
@@ -743,12 +764,9 @@ def _path_steps(graph: AttachedGraph, found: Found) -> dict[str, np.ndarray]:
     first[found.path_start[:-1]] = True
     b = found.path_nodes[~first]
     e = graph.edges
-    u, v = e["u"].to_numpy(), e["v"].to_numpy()
-    span = int(max(u.max(initial=0), v.max(initial=0))) + 1
-    keys = np.minimum(u, v) * span + np.maximum(u, v)
+    keys = edge_key(e["u"].to_numpy(), e["v"].to_numpy())
     order = np.argsort(keys, kind="stable")
-    want = np.minimum(a, b) * span + np.maximum(a, b)
-    rows = order[np.searchsorted(keys[order], want)]
+    rows = order[np.searchsorted(keys[order], edge_key(a, b))]
     cost = e["length_m"].to_numpy() * e["cost_factor"].to_numpy()
     return {"pair": step_of, "from": a, "to": b, "row": rows, "weighted": cost[rows]}
 
@@ -842,7 +860,7 @@ def run(paths: RegionPaths, cfg: RegionFile, *, executor: Executor | None = None
     zones = read_geoparquet(paths.demand_zones)
     networks = read_geoparquet(paths.heat_networks)
     edges = read_geoparquet(paths.graph_edges)
-    nodes = read_geoparquet(paths.graph_nodes)
+    nodes = pd.read_parquet(paths.graph_nodes, columns=["node_id", "x", "y", "component"])
     log.info(
         "%d sites, %d zones, %d existing networks, graph of %d nodes and %d edges; "
         "max link %.0f m, max spur %.0f m",
@@ -854,7 +872,6 @@ def run(paths: RegionPaths, cfg: RegionFile, *, executor: Executor | None = None
         cfg.routing.max_link_length_m,
         cfg.routing.max_snap_distance_m,
     )
-    paths.interim.mkdir(parents=True, exist_ok=True)
     result = route_links(
         nodes,
         edges,
@@ -863,7 +880,7 @@ def run(paths: RegionPaths, cfg: RegionFile, *, executor: Executor | None = None
         cfg.routing,
         networks=networks,
         executor=executor,
-        store_dir=paths.interim,
+        edge_store=paths.graph_edges,
     )
     routes = result.routes
     counts = routes["reason"].fillna("routed").value_counts()

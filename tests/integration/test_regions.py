@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -319,3 +320,25 @@ def test_report_screenshot_has_a_map(region_run, tmp_path) -> None:
     map_area = pixels[250:1200, 100:1000]  # the overview map sits below the summary
     assert (map_area.mean(axis=2) < 0.95).mean() > 0.05  # not blank: roads, zones, links
     assert len(np.unique((map_area * 255).astype(int).reshape(-1, 3), axis=0)) > 50
+
+
+@pytest.mark.parametrize("region_run", ["synthetic"], indirect=True)
+def test_dask_executor_writes_the_same_geopackage(region_run, tmp_path) -> None:
+    """`heatlink all --executor dask` (a LocalCluster) writes the layers the local
+    executor does, value for value and geometry for geometry."""
+    pytest.importorskip("distributed")
+    from test_runs import assert_same_layers, read_layers, without_times
+
+    region, root, _ = region_run
+    copy = tmp_path / "dask"
+    shutil.copytree(root, copy, symlinks=True)
+    shutil.rmtree(copy / "outputs")
+    for f in (copy / "data" / "interim" / region).glob("*.parquet"):
+        f.unlink()
+    proc = run_cli("all", "--region", region, "--executor", "dask", root=copy)
+    assert proc.returncode == 0, proc.stderr
+    assert re.search(r"Dask: \d+ workers", proc.stderr), proc.stderr
+    gpkg = Path("outputs") / region / "heat_links.gpkg"
+    assert_same_layers(
+        without_times(read_layers(copy / gpkg)), without_times(read_layers(root / gpkg))
+    )

@@ -31,7 +31,9 @@ def _graph(lines: list[LineString], classes: list[str] | None = None) -> nx.Grap
 
 
 def _tables(lines: list[LineString]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
-    roads = gpd.GeoDataFrame({"road_class": ["residential"] * len(lines)}, geometry=lines, crs=27700)
+    roads = gpd.GeoDataFrame(
+        {"road_class": ["residential"] * len(lines)}, geometry=lines, crs=27700
+    )
     return build_road_graph(roads)
 
 
