@@ -129,3 +129,12 @@ def test_matches_a_plain_loop_on_a_random_clipped_file(tmp_path: Path) -> None:
     assert [w for w, _ in got] == [w for w, _ in expected]
     for (_, line), (_, xy) in zip(got, expected, strict=True):
         assert shapely.equals_exact(line, shapely.LineString(xy), tolerance=1e-7)
+
+
+def test_negative_node_ids_of_an_unsaved_josm_file(tmp_path: Path) -> None:
+    """pyosmium's location index holds positive ids only; negative ones are still found."""
+    nodes = {-2: (-1.5, 52.2), -1: (-1.49, 52.21), 1: (-1.48, 52.22), 2: (-1.47, 52.23)}
+    ways = [(-7, [-2, -1, 1, 2], {"highway": "service"}), (8, [-1, 99, 2], {"highway": "x"})]
+    roads = read_osm_roads(write_osm(tmp_path / "josm.osm", nodes, ways), WORLD)
+    assert roads["osm_id"].tolist() == [-7]
+    assert list(roads.geometry[0].coords) == [nodes[i] for i in (-2, -1, 1, 2)]
