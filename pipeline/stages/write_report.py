@@ -88,9 +88,11 @@ NOTES = (
 def _subplots(figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     """A new figure and axes, without pyplot: its import and figure manager cost more
     than the drawing of a small map, and nothing here is shown on screen."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=figsize)
+    fig = Figure(figsize=figsize, facecolor="white")
+    FigureCanvasAgg(fig)
     return fig, fig.subplots()
 
 
@@ -113,11 +115,43 @@ class MapCanvas:
 
 
 def _png(fig: Figure, *, dpi: float = 110) -> str:
-    """The figure as a PNG data URI, trimmed to what is drawn. zlib level 1 encodes about
-    twice as fast as the default level 6 for a few per cent more bytes."""
+    """The figure as a PNG data URI, cropped to what is drawn.
+
+    The figure is drawn once and cropped by :func:`_drawn` (``savefig`` with
+    ``bbox_inches="tight"`` lays it out twice), then written as RGB at zlib level 1,
+    which encodes about twice as fast as the default level 6 for a few per cent more
+    bytes.
+    """
+    from PIL import Image
+
+    fig.set_dpi(dpi)
+    fig.canvas.draw()
+    rgba = np.asarray(fig.canvas.buffer_rgba())
+    rgb = np.ascontiguousarray(rgba[_drawn(rgba)][..., :3])
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", pil_kwargs={"compress_level": 1})
+    Image.fromarray(rgb).save(buf, format="png", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _drawn(rgba: np.ndarray, *, pad: int = 4) -> tuple[slice, slice]:
+    """The rows and columns of an RGBA image that hold what is drawn on its white
+    background, with ``pad`` pixels of margin.
+
+    Examples
+    --------
+    >>> image = np.full((10, 20, 4), 255, dtype=np.uint8)
+    >>> image[3:5, 6:9, :3] = 0
+    >>> _drawn(image, pad=1)
+    (slice(2, 6, None), slice(5, 10, None))
+    """
+    ink = rgba.view(np.uint32)[..., 0] != np.uint32(0xFFFFFFFF)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    if not len(rows):
+        return slice(None), slice(None)
+    return (
+        slice(max(int(rows[0]) - pad, 0), int(rows[-1]) + pad + 1),
+        slice(max(int(cols[0]) - pad, 0), int(cols[-1]) + pad + 1),
+    )
 
 
 def _nice_length(span_m: float) -> float:
@@ -152,22 +186,22 @@ def _decorate(ax: Axes) -> None:
     ax.set_aspect("equal")
 
 
-def _lines(ax: Axes, gdf: gpd.GeoDataFrame, **style: object) -> None:
+def _lines(ax: Axes, geoms: np.ndarray, **style: object) -> None:
     """Draw many lines at once (a LineCollection is far faster than GeoDataFrame.plot)."""
     from matplotlib.collections import LineCollection
 
-    xy, idx = shapely.get_coordinates(shapely.get_parts(gdf.geometry.to_numpy()), return_index=True)
+    xy, idx = shapely.get_coordinates(shapely.get_parts(geoms), return_index=True)
     cuts = np.flatnonzero(np.diff(idx)) + 1
     ax.add_collection(LineCollection(np.split(xy, cuts), **style))
 
 
-def _polygons(ax: Axes, gdf: gpd.GeoDataFrame, *, color: str, alpha: float, zorder: int) -> None:
+def _polygons(ax: Axes, geoms: np.ndarray, *, color: str, alpha: float, zorder: int) -> None:
     """Fill polygons, holes kept, as one collection."""
     from matplotlib.collections import PathCollection
     from matplotlib.path import Path
 
     paths = []
-    for polygon in shapely.get_parts(gdf.geometry.to_numpy()):
+    for polygon in shapely.get_parts(geoms):
         rings = [np.asarray(polygon.exterior.coords)] + [
             np.asarray(r.coords) for r in polygon.interiors
         ]
@@ -182,14 +216,15 @@ def _polygons(ax: Axes, gdf: gpd.GeoDataFrame, *, color: str, alpha: float, zord
     )
 
 
-def _plot(ax: Axes, gdf: gpd.GeoDataFrame, *, zorder: int, **style) -> None:
-    """Draw a layer with matplotlib collections: GeoDataFrame.plot renders the whole
-    figure again at each call, which costs minutes over hundreds of maps."""
-    kind = gdf.geometry.iat[0].geom_type
+def _plot(ax: Axes, geoms: np.ndarray, *, zorder: int, **style) -> None:
+    """Draw an array of geometries of one kind with matplotlib collections:
+    GeoDataFrame.plot renders the whole figure again at each call, which costs minutes
+    over hundreds of maps."""
+    kind = geoms[0].geom_type
     if kind.endswith("Polygon"):
-        _polygons(ax, gdf, color=style["color"], alpha=style.get("alpha", 1.0), zorder=zorder)
+        _polygons(ax, geoms, color=style["color"], alpha=style.get("alpha", 1.0), zorder=zorder)
     elif kind.endswith("Point"):
-        xy = shapely.get_coordinates(gdf.geometry.to_numpy())
+        xy = shapely.get_coordinates(geoms)
         ax.scatter(
             xy[:, 0],
             xy[:, 1],
@@ -201,13 +236,29 @@ def _plot(ax: Axes, gdf: gpd.GeoDataFrame, *, zorder: int, **style) -> None:
     else:
         _lines(
             ax,
-            gdf,
+            geoms,
             colors=style["color"],
             linewidths=style.get("lw", 1.0),
             linestyles=style.get("ls", "solid"),
             alpha=style.get("alpha"),
             zorder=zorder,
         )
+
+
+def _within(
+    gdf: gpd.GeoDataFrame, window: shapely.Geometry | None, keep: np.ndarray | None = None
+) -> np.ndarray:
+    """The geometries of ``gdf`` (those where ``keep`` is true, if given) that meet
+    ``window`` by the layer's STRtree, or all of them without a window; never a missing or
+    empty one."""
+    geoms = gdf.geometry.to_numpy()
+    if window is not None:
+        idx = gdf.sindex.query(window) if len(geoms) else np.array([], dtype=np.intp)
+    else:
+        idx = np.flatnonzero(shapely.is_geometry(geoms) & ~shapely.is_empty(geoms))
+    if keep is not None:
+        idx = idx[keep[idx]]
+    return geoms[idx]
 
 
 def road_raster(
@@ -298,29 +349,30 @@ def _draw(
     """Roads, zones, networks, links and sources; only what meets ``extent`` if given.
     Without ``extent`` (the whole region) the roads are one image (:func:`_road_image`);
     within it, the few roads it meets are lines."""
-    if extent is not None:
-        roads = roads.iloc[roads.sindex.query(shapely.box(*extent))]
-        if len(roads):
-            _lines(ax, roads, colors="#bdbdbd", linewidths=0.4, zorder=1)
+    window = None if extent is None else shapely.box(*extent)
+    if window is not None:
+        near = _within(roads, window)
+        if len(near):
+            _lines(ax, near, colors="#bdbdbd", linewidths=0.4, zorder=1)
     elif len(roads):
         _road_image(ax, roads, dpi=OVERVIEW_DPI)
-    rec = links["recommended"].astype(bool) if "recommended" in links else links.index < 0
+    rec = (
+        links["recommended"].to_numpy(dtype=bool)
+        if "recommended" in links
+        else np.zeros(len(links), dtype=bool)
+    )
     drawn = [
-        (layers["demand_zones"], {"color": "#fdae61", "alpha": 0.5}),
-        (layers.get("existing_networks", roads.iloc[:0]), {"color": "#762a83", "lw": 2}),
-        (
-            rejected[rejected.geometry.notna() & ~rejected.geometry.is_empty],
-            {"color": REJECTED, "lw": 1, "ls": "--"},
-        ),
-        (links[~rec], {"color": VIABLE, "lw": 2}),
-        (links[rec], {"color": RECOMMENDED, "lw": 3}),
-        (layers["sources"], {"color": "black", "marker": "s", "markersize": 36}),
+        (layers["demand_zones"], None, {"color": "#fdae61", "alpha": 0.5}),
+        (layers.get("existing_networks", roads.iloc[:0]), None, {"color": "#762a83", "lw": 2}),
+        (rejected, None, {"color": REJECTED, "lw": 1, "ls": "--"}),
+        (links, ~rec, {"color": VIABLE, "lw": 2}),
+        (links, rec, {"color": RECOMMENDED, "lw": 3}),
+        (layers["sources"], None, {"color": "black", "marker": "s", "markersize": 36}),
     ]
-    for z, (gdf, style) in enumerate(drawn, start=2):
-        if extent is not None and len(gdf):
-            gdf = gdf.iloc[gdf.sindex.query(shapely.box(*extent))]
-        if len(gdf):
-            _plot(ax, gdf, zorder=z, **style)
+    for z, (gdf, keep, style) in enumerate(drawn, start=2):
+        geoms = _within(gdf, window, keep)
+        if len(geoms):
+            _plot(ax, geoms, zorder=z, **style)
     if extent is None and len(roads):
         extent = tuple(roads.total_bounds)
     if extent is not None:
@@ -785,7 +837,9 @@ def _draw_pipes(ax: Axes, pipes: gpd.GeoDataFrame) -> list[tuple[str, dict]]:
     entries = []
     for dn, same in pipes.groupby("dn", sort=True):
         style = {"color": PIPE, "lw": _dn_width(float(dn))}
-        _lines(ax, same, colors=style["color"], linewidths=style["lw"], zorder=6)
+        _lines(
+            ax, same.geometry.to_numpy(), colors=style["color"], linewidths=style["lw"], zorder=6
+        )
         entries.append((f"pipe DN{int(dn)}", style))
     return entries
 
@@ -812,7 +866,7 @@ def network_map(
     _draw(ax, roads, parts, replaced.iloc[:0], replaced.iloc[:0], extent=extent)
     faded = {"color": RECOMMENDED, "lw": 3, "alpha": 0.3}
     if len(replaced):
-        _plot(ax, replaced, zorder=4, **faded)
+        _plot(ax, replaced.geometry.to_numpy(), zorder=4, **faded)
     key = [("point-to-point link replaced", faded), *_draw_pipes(ax, pipes)]
     for name, column in (("sources", "site_id"), ("demand_zones", "zone_id")):
         _label(ax, parts[name], column, extent)
@@ -844,6 +898,7 @@ def rejections_by_reason_section(rejected: gpd.GeoDataFrame) -> str:
     ax.barh(ordered.index.astype(str), ordered.to_numpy(), height=0.5, color=REJECTED)
     ax.set_ylabel("reason")
     ax.set_xlabel("rejected candidates (a candidate can fail several rules)")
+    fig.tight_layout()  # room for the reason codes left of the bars
     chart = f'<img alt="rejections by reason" src="{_png(fig)}">'
     return _section(
         "Rejections by reason",
