@@ -37,7 +37,7 @@ import json
 import logging
 import re
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -415,25 +415,25 @@ def _table(df: pd.DataFrame, floatfmt: str = "{:,.1f}") -> str:
     """
     if df.empty:
         return "<p><em>none</em></p>"
-    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in df.columns)
-    columns = [_cells(df.iloc[:, i].tolist(), floatfmt) for i in range(df.shape[1])]
+    return _rows_table(list(df.columns), df.to_numpy(dtype=object), floatfmt)
+
+
+def _rows_table(columns: list, rows: np.ndarray, floatfmt: str = "{:,.1f}") -> str:
+    """An HTML table of ``rows`` (an object array, a row per table row) under ``columns``."""
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>"
-        for row in zip(*columns, strict=True)
+        "<tr>" + "".join(f"<td>{_cell(v, floatfmt)}</td>" for v in row) + "</tr>" for row in rows
     )
     return f'<table class="t"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def _cells(values: list, floatfmt: str) -> list[str]:
-    """The cells of one column: floats with ``floatfmt``, missing values empty."""
-    return [
-        ""
-        if v is None or v is pd.NA or v is pd.NaT or (isinstance(v, float) and np.isnan(v))
-        else floatfmt.format(v)
-        if isinstance(v, float)
-        else html.escape(str(v))
-        for v in values
-    ]
+def _cell(value: object, floatfmt: str) -> str:
+    """One table cell: a float with ``floatfmt``, a missing value empty, the rest as text."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return ""
+    if isinstance(value, float | np.floating):
+        return "" if np.isnan(value) else floatfmt.format(value)
+    return html.escape(str(value))
 
 
 def _section(title: str, body: str) -> str:
@@ -549,7 +549,7 @@ def sources_section(
         if unmapped
         else ""
     )
-    viable, rejected = _by_site(layers["links"]), _by_site(layers["rejected_links"])
+    candidates = candidates_by_site(layers["links"], layers["rejected_links"])
     canvas = MapCanvas(SOURCE_MAP_INCHES) if mapped else None
     parts = [
         source_map_and_best_links(
@@ -558,14 +558,11 @@ def sources_section(
             roads,
             reach_m=cfg.routing.max_link_length_m,
             with_map=s.site_id in mapped,
-            candidates=(
-                viable.get(s.site_id, layers["links"].iloc[:0]),
-                rejected.get(s.site_id, layers["rejected_links"].iloc[:0]),
-            ),
+            candidates=candidates[s.site_id],
             canvas=canvas,
         )
         for s in layers["sources"].itertuples()
-        if s.site_id in viable or s.site_id in rejected
+        if s.site_id in candidates
     ]
     return _section("Sources", _table(table) + note) + "".join(parts)
 
@@ -589,9 +586,40 @@ def _sources_table(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
 
 
 def _by_site(links: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:
-    """The links of each source, split once (a filter per source costs seconds over
-    hundreds of sources)."""
+    """The links of each source."""
     return {site: group for site, group in links.groupby("site_id", sort=False)}
+
+
+class SourceCandidates(NamedTuple):
+    """One source's viable and rejected links, and the HTML table of its best links."""
+
+    viable: gpd.GeoDataFrame
+    rejected: gpd.GeoDataFrame
+    best_table: str
+
+
+def candidates_by_site(
+    links: gpd.GeoDataFrame, rejected: gpd.GeoDataFrame, *, best: int = 5
+) -> dict[str, SourceCandidates]:
+    """The candidates of each source with one, split and ranked in one pass over the
+    links: a filter and a sort per source cost seconds over hundreds of sources."""
+    viable, refused = _by_site(links), _by_site(rejected)
+    tables = {}
+    if len(links):
+        columns = _link_columns(links)
+        ranked = links.sort_values(_ranking_column(links), kind="stable")
+        top = ranked.groupby("site_id", sort=False).head(best)
+        rows, sites = top[columns].to_numpy(dtype=object), top["site_id"].to_numpy(dtype=object)
+        tables = {site: _rows_table(columns, rows[sites == site]) for site in dict.fromkeys(sites)}
+    none = _table(links.iloc[:0])
+    return {
+        site: SourceCandidates(
+            viable.get(site, links.iloc[:0]),
+            refused.get(site, rejected.iloc[:0]),
+            tables.get(site, none),
+        )
+        for site in (*viable, *refused)
+    }
 
 
 def source_map_and_best_links(
@@ -601,24 +629,25 @@ def source_map_and_best_links(
     *,
     reach_m: float,
     with_map: bool = True,
-    candidates: tuple[gpd.GeoDataFrame, gpd.GeoDataFrame] | None = None,
+    candidates: SourceCandidates | None = None,
     canvas: MapCanvas | None = None,
 ) -> str:
     """A map of one source's reach (unless ``with_map`` is False) and its five best links;
-    empty without a candidate. ``candidates``: the source's viable and rejected links,
-    when they are split by source already; ``canvas``: where to draw the map (a new one
-    if not given)."""
-    links, rejected = layers["links"], layers["rejected_links"]
-    mine, theirs = candidates or (
-        links[links["site_id"] == source.site_id],
-        rejected[rejected["site_id"] == source.site_id],
-    )
-    if mine.empty and theirs.empty:
+    empty without a candidate. ``candidates``: the source's, from
+    :func:`candidates_by_site` (found here if not given); ``canvas``: where to draw the
+    map (a new one if not given)."""
+    if candidates is None:
+        links, rejected = layers["links"], layers["rejected_links"]
+        candidates = candidates_by_site(
+            links[links["site_id"] == source.site_id],
+            rejected[rejected["site_id"] == source.site_id],
+        ).get(source.site_id)
+    if candidates is None:
         return ""
-    best = mine.sort_values(_ranking_column(links)).head(5)[_link_columns(links)]
+    mine, theirs, best = candidates
     site_id = html.escape(str(source.site_id))
     if not with_map:
-        return f"<h3>{site_id}: {html.escape(str(source.name))}</h3>{_table(best)}"
+        return f"<h3>{site_id}: {html.escape(str(source.name))}</h3>{best}"
     canvas = canvas or MapCanvas(SOURCE_MAP_INCHES)
     ax = canvas.clear()
     x, y = source.geometry.x, source.geometry.y
@@ -630,7 +659,7 @@ def source_map_and_best_links(
     return (
         f"<h3>{site_id}: {html.escape(str(source.name))}</h3>"
         f'<div class="src"><img alt="map of {site_id}" '
-        f'src="{_png(canvas.fig, dpi=MAP_DPI)}"><div>{_table(best)}</div></div>'
+        f'src="{_png(canvas.fig, dpi=MAP_DPI)}"><div>{best}</div></div>'
     )
 
 
