@@ -90,7 +90,7 @@ class RegionConfig(Section):
                 f"region.bbox_crs ({self.bbox_crs}) says it is; if it is in metres, set "
                 "region.bbox_crs to its projected CRS (e.g. 27700)"
             )
-        if not all(map(math.isfinite, self.bbox_wgs84())):
+        if not all(map(math.isfinite, _geographic_bounds(src, self.bbox))):
             raise ValueError(
                 f"region.bbox {list(self.bbox)} lies outside the area where "
                 f"region.bbox_crs ({self.bbox_crs}) is defined; check region.bbox_crs"
@@ -959,6 +959,20 @@ class RegionFile(Section):
     def crs(self) -> CRS:
         """The region's projected CRS (``auto`` resolved)."""
         return self.region.projected_crs()
+
+
+def _geographic_bounds(src: CRS, bbox: Bbox) -> Bbox:
+    """``bbox`` in ``src``'s own geographic CRS: infinite where ``src`` is not defined.
+
+    It checks the bbox at start without the datum shift to WGS 84, whose transformer
+    takes PROJ tens of milliseconds to choose (``bbox_wgs84`` makes it when needed).
+    """
+    from pyproj import Transformer
+
+    geodetic = src.geodetic_crs
+    if src.is_geographic or geodetic is None:
+        return bbox
+    return Transformer.from_crs(src, geodetic, always_xy=True).transform_bounds(*bbox)
 
 
 def _parse_crs(value: str | int) -> CRS:

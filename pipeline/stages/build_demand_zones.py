@@ -29,7 +29,7 @@ from pipeline.config import RegionFile, ZonesConfig
 from pipeline.engineering.demand import M2_PER_HA, peak_demand_mw
 from pipeline.io import write_geoparquet
 from pipeline.paths import RegionPaths
-from pipeline.stages.ingest_heat_demand import Grid
+from pipeline.readers.raster import Grid
 
 log = logging.getLogger("heatlink.build_demand_zones")
 

@@ -30,6 +30,7 @@ import logging
 import re
 import sqlite3
 from datetime import UTC, datetime
+from functools import cache
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -92,8 +93,18 @@ def layer_fields(currency: str) -> dict[str, tuple[str, list[str]]]:
     }
 
 
-LAYERS = layer_fields("EUR")
-"""The layers of a run in EUR, the default ``cost.currency``."""
+@cache
+def _eur_layers() -> dict[str, tuple[str, list[str]]]:
+    """The layers of a run in EUR, the default ``cost.currency`` (read once, when used)."""
+    return layer_fields("EUR")
+
+
+def __getattr__(name: str) -> object:
+    """``LAYERS``: the layers of a run in EUR, read from ``fields.csv`` when first used
+    rather than when a stage module is imported."""
+    if name == "LAYERS":
+        return _eur_layers()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def _corridors(links: gpd.GeoDataFrame, segments: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -107,7 +118,7 @@ def _corridors(links: gpd.GeoDataFrame, segments: gpd.GeoDataFrame) -> gpd.GeoDa
         )
     if used.empty:
         return gpd.GeoDataFrame(
-            columns=[*LAYERS["corridors"][1], "geometry"], geometry="geometry", crs=links.crs
+            columns=[*_eur_layers()["corridors"][1], "geometry"], geometry="geometry", crs=links.crs
         )
 
     def ids(values: pd.Series) -> str:
@@ -169,7 +180,7 @@ def _network_qa(
         if s.id not in reached:
             add("reaches_nothing", "no viable link", np.nan)
     return gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=[*LAYERS["network_qa"][1], "geometry"]),
+        pd.DataFrame(rows, columns=[*_eur_layers()["network_qa"][1], "geometry"]),
         geometry="geometry",
         crs=attachments.crs,
     )

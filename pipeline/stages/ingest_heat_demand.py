@@ -45,7 +45,6 @@ from pipeline.errors import InputError
 from pipeline.geo import crs_label, region_polygon
 from pipeline.io import atomic_path
 from pipeline.paths import RegionPaths
-from pipeline.readers import osm, tables
 from pipeline.readers.checks import drop_outside
 from pipeline.readers.raster import Grid, cell_areas_m2, read_heat_raster
 
@@ -235,6 +234,8 @@ def read_osm_buildings(
     ``id``, ``building``, ``type``, ``levels``, ``levels_source``, ``footprint_m2``,
     ``specific_kwh_per_m2``, ``demand_mwh`` and the footprint geometry.
     """
+    from pipeline.readers import osm
+
     raw = osm.read_osm_buildings(path, key="heat_demand.osm_buildings.path")
     return osm_building_demand(raw, crs, default_levels=default_levels)
 
@@ -283,6 +284,8 @@ def osm_building_demand(
 
 def read_building_demand(cfg: BuildingDemandConfig, crs: CRS) -> gpd.GeoDataFrame:
     """Read building-level demand (points or polygons) as ``demand_mwh`` in ``crs``."""
+    from pipeline.readers import tables
+
     raw = tables.read_building_demand(cfg)
     factor = 0.001 if cfg.demand_units == "kWh/yr" else 1.0
     out = gpd.GeoDataFrame(

@@ -30,7 +30,6 @@ from pipeline.io import write_geoparquet
 from pipeline.paths import RegionPaths
 from pipeline.readers.checks import LINES, POLYGONS, Expect, drop_outside
 from pipeline.readers.gdal import read_vector
-from pipeline.readers.osm import is_osm_file, read_osm_heat_pipes
 
 log = logging.getLogger("heatlink.ingest_heat_networks")
 
@@ -43,6 +42,8 @@ def read_heat_pipes(cfg: ExistingNetworksConfig) -> gpd.GeoDataFrame:
     Unusable geometries and features that are neither lines nor polygons are dropped
     and counted in the log.
     """
+    from pipeline.readers.osm import is_osm_file, read_osm_heat_pipes
+
     key = "existing_networks.path"
     if is_osm_file(cfg.path):
         return read_osm_heat_pipes(cfg.path, key=key)

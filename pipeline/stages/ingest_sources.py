@@ -37,7 +37,6 @@ from pipeline.geo import region_polygon
 from pipeline.io import write_geoparquet
 from pipeline.paths import RegionPaths
 from pipeline.readers.checks import listing as _listing
-from pipeline.readers.osm import read_osm_data_centres as read_osm_data_centre_points
 from pipeline.readers.tables import read_hotmaps_industrial, read_sites
 
 log = logging.getLogger("heatlink.ingest_sources")
@@ -120,6 +119,8 @@ class SiteInput:
 def read_osm_data_centres(cfg: OsmDataCentresConfig) -> gpd.GeoDataFrame:
     """Data centres tagged in OSM as sites: they carry no IT load, so ``it_load_mw`` is
     the config value and ``it_load_assumed`` is true."""
+    from pipeline.readers.osm import read_osm_data_centres as read_osm_data_centre_points
+
     out = read_osm_data_centre_points(cfg.path, key="sources.osm_data_centres.path")
     out["it_load_mw"] = cfg.it_load_mw
     out["it_load_assumed"] = True
