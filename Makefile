@@ -43,7 +43,7 @@ ifneq ($(filter-out clean,$(filter $(REGION_GOALS) data/% outputs/%,$(MAKECMDGOA
 include $(STAGES_MK)
 endif
 
-.PHONY: help all test lint clean bench mutate
+.PHONY: help all test lint clean bench bench-national mutate
 
 help: ## list the targets and regions (default)
 	@echo "heatlink: route data-centre waste heat to heat networks along roads."
@@ -72,6 +72,9 @@ lint: $(VENV_OK) ## ruff check and format check
 
 bench: $(VENV_OK) ## time the pipeline on synthetic regions of 10k, 100k and 1M edges against an osmnx baseline
 	$(PY) benchmarks/bench.py
+
+bench-national: $(VENV_OK) ## run a region of Great Britain's order (8M edges, 2,000 sites) with EXECUTOR=dask
+	$(PY) benchmarks/national.py $(if $(DASK_SCHEDULER),--scheduler $(DASK_SCHEDULER))
 
 # Mutation testing (issue 9), not in CI: mutmut mutates the files named in [tool.mutmut] in
 # pyproject.toml, runs the unit tests and doctests against each mutant selected by MUTANTS

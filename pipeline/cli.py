@@ -20,7 +20,7 @@ from pathlib import Path
 
 from pipeline.config import RegionFile, load_region_file
 from pipeline.errors import InputError
-from pipeline.executor import EXECUTORS, ExecutorOptions, open_executor
+from pipeline.executor import EXECUTORS, ExecutorOptions, open_executor, peak_rss_mb
 from pipeline.io import atomic_path
 from pipeline.paths import RegionPaths
 from pipeline.readers.extent import with_region_extent
@@ -134,7 +134,12 @@ def run_stage(
             module.run(paths, cfg, executor=ex)
     else:
         module.run(paths, cfg)
-    log.info("%s: done in %.2f s", stage, time.perf_counter() - t0)
+    log.info(
+        "%s: done in %.2f s; peak memory of this process %.0f MB",
+        stage,
+        time.perf_counter() - t0,
+        peak_rss_mb(),
+    )
 
 
 def configure(

@@ -29,6 +29,13 @@ RETRIES = 2  # a task that raises is run up to this many more times
 CONNECT_TIMEOUT_S = 20
 
 
+def peak_rss_mb() -> float:
+    """The peak resident memory of this process so far, in MB (Linux ``ru_maxrss``)."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 @dataclass(frozen=True)
 class ExecutorOptions:
     """How to run a stage's tasks: ``kind`` local or dask, and a Dask scheduler's address
@@ -85,9 +92,22 @@ class DaskExecutor:
             retries=RETRIES,
             pure=False,
         )
+        log.info("%s: %d tasks on %s", desc, len(futures), self.client.scheduler.address)
         if items and os.environ.get("HEATLINK_DASK_PROGRESS", "1") != "0":
             progress(futures, notebook=False)
         return self.client.gather(futures)
+
+    def log_worker_memory(self) -> None:
+        """Log each worker's peak resident memory (a restarted worker's since restart)."""
+        try:
+            peaks = self.client.run(peak_rss_mb)
+        except Exception as exc:  # a worker lost at the end must not fail the stage
+            log.info("Dask workers' peak memory: not known (%s)", exc)
+            return
+        log.info(
+            "Dask workers' peak memory: %s",
+            ", ".join(f"{addr} {mb:.0f} MB" for addr, mb in sorted(peaks.items())),
+        )
 
 
 @contextmanager
@@ -121,8 +141,10 @@ def open_executor(options: ExecutorOptions) -> Iterator[Executor]:
         client.scheduler.address,
         client.dashboard_link,
     )
+    executor = DaskExecutor(client)
     try:
-        yield DaskExecutor(client)
+        yield executor
+        executor.log_worker_memory()
     finally:
         client.close()
         if cluster is not None:

@@ -178,6 +178,8 @@ SIZES: dict[str, SizeSpec] = {
     "10k": SizeSpec(grid_n=73, n_sites=12, n_blobs=9, target_edges=10_000),
     "100k": SizeSpec(grid_n=225, n_sites=40, n_blobs=55, target_edges=100_000),
     "1m": SizeSpec(grid_n=708, n_sites=200, n_blobs=500, target_edges=1_000_000),
+    # Great Britain's order (make bench-national): about 200 km square
+    "national": SizeSpec(grid_n=2003, n_sites=2000, n_blobs=4000, target_edges=8_000_000),
 }
 
 

@@ -24,15 +24,17 @@ Method
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import shapely
 from pyproj import CRS
 
 from pipeline.config import RegionFile
-from pipeline.io import atomic_path, read_geoparquet, to_spatial_parquet
+from pipeline.io import atomic_path, read_geoparquet, to_spatial_parquet, write_point_parquet
 from pipeline.paths import RegionPaths
 
 if TYPE_CHECKING:
@@ -123,15 +125,45 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
     >>> len(nodes), sorted(edges["length_m"].tolist())
     (4, [50.0, 100.0, 100.0])
     """
-    lines = roads.geometry.to_numpy()
-    cost_factor = (
+    nodes, edges = node_vertices(road_vertices(roads))
+    points = shapely.points(nodes["x"].to_numpy(), nodes["y"].to_numpy())
+    return gpd.GeoDataFrame(nodes, geometry=points, crs=roads.crs), edges
+
+
+@dataclass
+class RoadVertices:
+    """The vertices of road lines, by line, and each line's class and cost factor."""
+
+    coords: np.ndarray  # (n, 2)
+    line_idx: np.ndarray  # the line of each vertex
+    road_class: object  # an array, by line
+    cost_factor: np.ndarray  # by line
+    crs: object
+
+
+def road_vertices(roads: gpd.GeoDataFrame) -> RoadVertices:
+    """What :func:`node_vertices` needs of the road lines, so the lines themselves can be
+    freed before the edges are made (a national table holds gigabytes of them)."""
+    coords, line_idx = shapely.get_coordinates(roads.geometry.to_numpy(), return_index=True)
+    return RoadVertices(
+        coords,
+        line_idx,
+        roads["road_class"].array,
         roads["cost_factor"].to_numpy(dtype=float)
         if "cost_factor" in roads
-        else np.ones(len(roads))
+        else np.ones(len(roads)),
+        roads.crs,
     )
-    coords, line_idx = shapely.get_coordinates(lines, return_index=True)
+
+
+def node_vertices(roads: RoadVertices) -> tuple[pd.DataFrame, gpd.GeoDataFrame]:
+    """:func:`node_road_lines` on the lines' vertices; it lets go of ``roads``' vertex
+    arrays as soon as its own copies replace them (memory at national size). Its nodes
+    have ``x`` and ``y`` but no point geometries, which cost about 200 bytes a node."""
+    coords, line_idx = roads.coords, roads.line_idx
     key = coords / SNAP_M
     key = _row_keys(np.rint(key, out=key).astype(np.int64))  # one int64 per vertex, by (x, y)
+    roads.coords = roads.line_idx = None  # the copies below replace them
     # drop repeated consecutive vertices of a line
     dup = np.zeros(len(coords), dtype=bool)
     dup[1:] = (line_idx[1:] == line_idx[:-1]) & (key[1:] == key[:-1])
@@ -142,6 +174,7 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
     last[:-1] = line_idx[1:] != line_idx[:-1]
     _, vid, counts = np.unique(key, return_inverse=True, return_counts=True)
     vid = vid.ravel()
+    del key
     is_node = first | last | (counts[vid] >= 2)
     # drop lines left with a single vertex
     single = first & last
@@ -181,16 +214,14 @@ def node_road_lines(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.GeoD
             "u": u[keep],
             "v": v[keep],
             "length_m": length[keep],
-            "road_class": roads["road_class"].array.take(line_of_edge),
-            "cost_factor": cost_factor[line_of_edge],
+            "road_class": roads.road_class.take(line_of_edge),
+            "cost_factor": roads.cost_factor[line_of_edge],
         },
         geometry=geoms[keep],
         crs=roads.crs,
     )
-    nodes = gpd.GeoDataFrame(
-        {"node_id": np.arange(len(node_vids)), "x": node_xy[:, 0], "y": node_xy[:, 1]},
-        geometry=shapely.points(node_xy),
-        crs=roads.crs,
+    nodes = pd.DataFrame(
+        {"node_id": np.arange(len(node_vids)), "x": node_xy[:, 0], "y": node_xy[:, 1]}
     )
     return nodes, edges
 
@@ -264,12 +295,17 @@ def build_road_graph(roads: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, gpd.Geo
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
     """Build the graph tables from roads.parquet and write them."""
     roads = read_geoparquet(paths.roads)
-    nodes, edges = build_road_graph(roads)
+    n_lines = len(roads)
+    vertices = road_vertices(roads)
+    del roads  # free the lines before the edges are made
+    nodes, edges = node_vertices(vertices)
+    del vertices
+    nodes["component"] = label_components(nodes, edges)
     sizes = nodes["component"].value_counts()
     log.info(
         "%d road lines -> %d nodes, %d edges, %.1f km; %d connected components "
         "(largest holds %.1f %% of nodes)",
-        len(roads),
+        n_lines,
         len(nodes),
         len(edges),
         edges["length_m"].sum() / 1000,
@@ -277,6 +313,6 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         100 * sizes.iloc[0] / len(nodes) if len(nodes) else 0,
     )
     with atomic_path(paths.graph_nodes) as tmp_n, atomic_path(paths.graph_edges) as tmp_e:
-        nodes.to_parquet(tmp_n, index=False)
+        write_point_parquet(nodes, tmp_n, crs=edges.crs)
         to_spatial_parquet(edges, tmp_e)  # tasks of route_links read it by tile
     log.info("wrote %s and %s", paths.graph_nodes, paths.graph_edges)
