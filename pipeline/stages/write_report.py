@@ -348,10 +348,12 @@ def _draw(
 ) -> None:
     """Roads, zones, networks, links and sources; only what meets ``extent`` if given.
     Without ``extent`` (the whole region) the roads are one image (:func:`_road_image`);
-    within it, the few roads it meets are lines."""
+    within it, the roads it meets are lines cut to it (a road runs on for kilometres
+    outside a map: uncut, most of what is drawn would fall off the map)."""
     window = None if extent is None else shapely.box(*extent)
     if window is not None:
-        near = _within(roads, window)
+        near = shapely.clip_by_rect(_within(roads, window), *extent)
+        near = near[~shapely.is_empty(near)]
         if len(near):
             _lines(ax, near, colors="#bdbdbd", linewidths=0.4, zorder=1)
     elif len(roads):
