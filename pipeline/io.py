@@ -114,16 +114,16 @@ def write_point_parquet(table: pd.DataFrame, path: Path, *, crs: object) -> None
     pq.write_table(arrow.replace_schema_metadata(meta), path)
 
 
-def read_geoparquet(path: Path) -> gpd.GeoDataFrame:
-    """Read a stage's GeoParquet output; InputError naming the stage to rerun when it is
-    missing, truncated or corrupt."""
+def read_geoparquet(path: Path, *, columns: list[str] | None = None) -> gpd.GeoDataFrame:
+    """Read a stage's GeoParquet output (only ``columns`` when given); InputError naming
+    the stage to rerun when it is missing, truncated or corrupt."""
     import geopandas as gpd
 
     fix = f"run {_writer_of(path)} again, or `make all`"
     if not path.is_file():
         raise InputError("intermediate file is missing", where=path, fix=fix)
     try:
-        return gpd.read_parquet(path)
+        return gpd.read_parquet(path, columns=columns)
     except Exception as exc:  # pyarrow raises several kinds on a damaged file
         first = (str(exc).splitlines() or [type(exc).__name__])[0]
         raise InputError(

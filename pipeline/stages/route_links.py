@@ -80,6 +80,8 @@ SEGMENT_COLUMNS = [
     "geometry",
 ]
 
+EDGE_COLUMNS = ["u", "v", "length_m", "road_class", "cost_factor", "geometry"]
+"""What routing reads of graph_edges.parquet (not its bbox columns)."""
 ROUTE_COLUMNS = [
     "link_id",
     "site_id",
@@ -116,9 +118,18 @@ class AttachedGraph:
     site_att: list[Attachment]
     sink_att: list[Attachment]
     removed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    """The edges split into pieces, by :func:`~pipeline.route_search.edge_key`."""
+    """The edges split into pieces, by :func:`~pipeline.route_search.edge_key`; their rows
+    stay in ``edges`` (not copying a national table), marked not ``alive``."""
     n_pieces: int = 0
     """The pieces, the last rows of ``edges``."""
+    dead_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @property
+    def alive(self) -> np.ndarray:
+        """Mask of the rows of ``edges`` that are edges of the graph."""
+        mask = np.ones(len(self.edges), dtype=bool)
+        mask[self.dead_rows] = False
+        return mask
 
     def component(self, node_ids: np.ndarray) -> np.ndarray:
         """The connected component of each node (by id)."""
@@ -175,8 +186,9 @@ def split_edges(
     -------
     The graph with the new nodes appended to the node table (ids from
     ``max(node_id) + 1``, in the order of ``at``) and each split edge replaced by its
-    pieces at the end of the edge table (each runs from its ``u`` to its ``v`` and keeps
-    its road class, cost factor and parent edge ``u-v``); and ``{(row, distance): node}``
+    pieces, which are appended to the edge table (each runs from its ``u`` to its ``v``
+    and keeps its road class, cost factor and parent edge ``u-v``) while the split edge's
+    row is marked dead; and ``{(row, distance): node}``
     for every requested split, where ``node`` is the new node or an end node when the
     distance is within 1 cm of an end.
     """
@@ -213,11 +225,12 @@ def split_edges(
     split = np.unique([p[0] for p in pieces]).astype(np.int64)
     graph = AttachedGraph(
         _add_nodes(nodes, edges, new_nodes),
-        _replace_edges(edges, pieces),
+        _append_pieces(edges, pieces),
         [],
         [],
         removed=edge_key(u_all[split], v_all[split]),
         n_pieces=len(pieces),
+        dead_rows=split,
     )
     return graph, found
 
@@ -237,10 +250,10 @@ def _add_nodes(
     return pd.concat([nodes, added], ignore_index=True)
 
 
-def _replace_edges(
+def _append_pieces(
     edges: gpd.GeoDataFrame, pieces: list[tuple[int, int, int, float, float]]
 ) -> gpd.GeoDataFrame:
-    """The edge table with each split edge replaced by its pieces, appended at the end."""
+    """The edge table with the pieces of split edges appended at the end."""
     if not pieces:
         return edges
     row, n0, n1, d0, d1 = (np.array(c) for c in zip(*pieces, strict=True))
@@ -262,8 +275,7 @@ def _replace_edges(
         geometry=geoms,
         crs=edges.crs,
     )
-    kept = edges.drop(index=edges.index[np.unique(row)])
-    return gpd.GeoDataFrame(pd.concat([kept, added], ignore_index=True), crs=edges.crs)
+    return gpd.GeoDataFrame(pd.concat([edges, added], ignore_index=True), crs=edges.crs)
 
 
 def substrings(lines: np.ndarray, start_m: np.ndarray, end_m: np.ndarray) -> np.ndarray:
@@ -414,24 +426,32 @@ def sink_targets(
 
     A zone's targets are the nodes inside or on it (spur 0); a network's are the nodes
     within ``reach_m`` of it, with the straight spur to its nearest point. Each sink's
-    attachment node is a target too, with its spur.
+    attachment node is a target too, with its spur. Nodes are tested by coordinates
+    within each sink's box, without a point geometry per node.
     """
+    x, y = graph.nodes["x"].to_numpy(), graph.nodes["y"].to_numpy()
     node_ids = graph.nodes["node_id"].to_numpy()
-    points = shapely.points(graph.nodes["x"].to_numpy(), graph.nodes["y"].to_numpy())
+    by_x = np.argsort(x, kind="stable")
+    sorted_x = x[by_x]
     targets: list[dict[int, float]] = [{} for _ in range(len(sinks))]
     shapes = sinks.geometry.to_numpy()
     is_zone = (sinks["sink_kind"] == "zone").to_numpy()
-    if len(node_ids) and len(sinks):
-        tree = shapely.STRtree(points)
-        zi, ni = tree.query(shapes[is_zone], predicate="intersects")
-        zone_rows = np.flatnonzero(is_zone)
-        for z, n in zip(zone_rows[zi].tolist(), node_ids[ni].tolist(), strict=True):
-            targets[z][n] = 0.0
-        net_rows = np.flatnonzero(~is_zone)
-        k, ni = tree.query(shapes[~is_zone], predicate="dwithin", distance=reach_m)
-        spurs = shapely.distance(shapes[net_rows[k]], points[ni])
-        for z, n, d in zip(net_rows[k].tolist(), node_ids[ni].tolist(), spurs, strict=True):
-            targets[z][n] = float(d)
+    for z, (x0, y0, x1, y1) in enumerate(shapely.bounds(shapes)):
+        pad = 0.0 if is_zone[z] else reach_m
+        if np.isnan(x0):
+            continue
+        lo = np.searchsorted(sorted_x, x0 - pad, side="left")
+        hi = np.searchsorted(sorted_x, x1 + pad, side="right")
+        near = by_x[lo:hi]
+        near = near[(y[near] >= y0 - pad) & (y[near] <= y1 + pad)]
+        if is_zone[z]:
+            shapely.prepare(shapes[z])
+            inside = near[shapely.intersects_xy(shapes[z], x[near], y[near])]
+            targets[z] = dict.fromkeys(node_ids[inside].tolist(), 0.0)
+        else:
+            spur = shapely.distance(shapes[z], shapely.points(x[near], y[near]))
+            keep = spur <= reach_m
+            targets[z] = dict(zip(node_ids[near[keep]].tolist(), spur[keep].tolist(), strict=True))
     for z, att in enumerate(graph.sink_att):
         if att.node is not None:
             targets[z][att.node] = min(targets[z].get(att.node, np.inf), att.spur_m)
@@ -528,7 +548,8 @@ def route_links(
     batches = plan_batches(graph, pairs, targets, cfg.max_link_length_m)
     executor = executor or LocalExecutor()
     if executor.in_process or not batches:
-        found = search(graph, batches, executor, TileSource(arrays=edge_arrays(graph.edges)))
+        arrays = edge_arrays(graph.edges).subset(graph.alive)
+        found = search(graph, batches, executor, TileSource(arrays=arrays))
     elif edge_store is not None:
         found = search(graph, batches, executor, _store(graph, edge_store))
     else:
@@ -765,6 +786,7 @@ def _path_steps(graph: AttachedGraph, found: Found) -> dict[str, np.ndarray]:
     b = found.path_nodes[~first]
     e = graph.edges
     keys = edge_key(e["u"].to_numpy(), e["v"].to_numpy())
+    keys[graph.dead_rows] = -1  # never on a path
     order = np.argsort(keys, kind="stable")
     rows = order[np.searchsorted(keys[order], edge_key(a, b))]
     cost = e["length_m"].to_numpy() * e["cost_factor"].to_numpy()
@@ -859,7 +881,7 @@ def run(paths: RegionPaths, cfg: RegionFile, *, executor: Executor | None = None
     sites = read_geoparquet(paths.sources)
     zones = read_geoparquet(paths.demand_zones)
     networks = read_geoparquet(paths.heat_networks)
-    edges = read_geoparquet(paths.graph_edges)
+    edges = read_geoparquet(paths.graph_edges, columns=EDGE_COLUMNS)
     nodes = pd.read_parquet(paths.graph_nodes, columns=["node_id", "x", "y", "component"])
     log.info(
         "%d sites, %d zones, %d existing networks, graph of %d nodes and %d edges; "
