@@ -17,16 +17,18 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from os import PathLike
 from pathlib import Path
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from pyproj import CRS
 from shapely.geometry.base import BaseGeometry
 
 from pipeline.errors import InputError
+
+if TYPE_CHECKING:  # the raster readers use these checks without pandas
+    import geopandas as gpd
+    import pandas as pd
 
 log = logging.getLogger("heatlink.readers")
 
@@ -151,6 +153,7 @@ def check_geometries(
 
     Examples
     --------
+    >>> import geopandas as gpd
     >>> from shapely.geometry import LineString, Point
     >>> gdf = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1, 0)]), None,
     ...     LineString([(2, 2), (2, 2)]), Point(0, 0)], crs=27700)
@@ -196,6 +199,8 @@ def _repair_polygons(gdf: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, int]:
     invalid = present & (shapely.get_dimensions(values) == 2) & ~shapely.is_valid(values)
     if not invalid.any():
         return gdf, 0
+    import geopandas as gpd
+
     fixed = values.copy()
     fixed[invalid] = shapely.make_valid(values[invalid])
     out = gdf.copy()
@@ -234,6 +239,7 @@ def check_finite(
 
     Examples
     --------
+    >>> import pandas as pd
     >>> df = pd.DataFrame({"it_load_mw": ["5", "inf"], "lat": [55.0, None]})
     >>> check_finite(df, ["it_load_mw", "lat"], file="sites.csv",
     ...     labels=["line 2", "line 3"], required=["lat"])
@@ -242,6 +248,8 @@ def check_finite(
     pipeline.errors.InputError: sites.csv: it_load_mw is infinite at line 3; lat is \
 missing or not a number at line 3. give finite numbers in those rows.
     """
+    import pandas as pd
+
     labels = np.asarray(labels, dtype=object)
     problems = []
     for column in columns:
@@ -270,6 +278,7 @@ def drop_outside(
 
     Examples
     --------
+    >>> import geopandas as gpd
     >>> from shapely.geometry import Point, box
     >>> pts = gpd.GeoDataFrame(geometry=[Point(1, 1), Point(9, 9)], crs=27700)
     >>> len(drop_outside(pts, box(0, 0, 5, 5)))

@@ -24,10 +24,9 @@ from __future__ import annotations
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import shapely
 from affine import Affine
 from pyproj import CRS
@@ -47,6 +46,10 @@ from pipeline.io import atomic_path
 from pipeline.paths import RegionPaths
 from pipeline.readers.checks import drop_outside
 from pipeline.readers.raster import Grid, cell_areas_m2, read_heat_raster
+
+if TYPE_CHECKING:  # the raster path does not need pandas: building paths import it
+    import geopandas as gpd
+    import pandas as pd
 
 __all__ = ["Grid", "cell_areas_m2", "read_heat_demand", "reproject_heat_demand"]
 
@@ -213,6 +216,8 @@ STOREY_HEIGHT_M = 3.5
 
 def _first_number(values: pd.Series) -> pd.Series:
     """The first number in each tag value ('5', '3.5', '12.13 m'), NaN when there is none."""
+    import pandas as pd
+
     return pd.to_numeric(
         values.astype("string").str.extract(r"(\d+(?:\.\d+)?)", expand=False), errors="coerce"
     )
@@ -245,6 +250,8 @@ def osm_building_demand(
 ) -> gpd.GeoDataFrame:
     """Storeys, floor area and heat demand of OSM buildings as read by
     :func:`pipeline.readers.osm.read_osm_buildings`; see :func:`read_osm_buildings`."""
+    import geopandas as gpd
+
     b = raw.to_crs(crs)
     geom = shapely.make_valid(b.geometry.values)
     kind = b["building"].map(building_type)
@@ -284,6 +291,8 @@ def osm_building_demand(
 
 def read_building_demand(cfg: BuildingDemandConfig, crs: CRS) -> gpd.GeoDataFrame:
     """Read building-level demand (points or polygons) as ``demand_mwh`` in ``crs``."""
+    import geopandas as gpd
+
     from pipeline.readers import tables
 
     raw = tables.read_building_demand(cfg)
