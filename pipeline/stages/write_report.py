@@ -64,8 +64,11 @@ MAX_NETWORK_MAPS = 12
 """Networks drawn on a map of their own; the rest are in the networks table only."""
 MAX_SOURCE_MAPS = 20
 """Sources drawn on a map of their own; the others' best links are listed without one."""
-OVERVIEW_DPI, MAP_DPI = 110, 100
-"""Resolution of the overview map, and of the source and network maps (shown 380 px wide)."""
+OVERVIEW_DPI = 110
+MAP_WIDTH_PX = 500
+"""Width of the figures of the source and network maps in pixels: cropped to what is
+drawn, their images are about 400 px wide, as wide as they are shown (380 px); more
+pixels only cost time to draw and encode."""
 SOURCE_MAP_INCHES, NETWORK_MAP_INCHES = (5.0, 5.0), (6.0, 6.0)
 
 STYLE = (
@@ -661,7 +664,7 @@ def source_map_and_best_links(
     return (
         f"<h3>{site_id}: {html.escape(str(source.name))}</h3>"
         f'<div class="src"><img alt="map of {site_id}" '
-        f'src="{_png(canvas.fig, dpi=MAP_DPI)}"><div>{best}</div></div>'
+        f'src="{_png(canvas.fig, dpi=MAP_WIDTH_PX / SOURCE_MAP_INCHES[0])}"><div>{best}</div></div>'
     )
 
 
@@ -911,10 +914,11 @@ def network_map(
         **({f"capex_{cur}": (f"capex_{cur}", "sum")} if f"capex_{cur}" in pipes else {}),
     )
     network_id = html.escape(str(network.network_id))
+    png = _png(canvas.fig, dpi=MAP_WIDTH_PX / NETWORK_MAP_INCHES[0])
     return (
         f"<h3>{network_id}: {html.escape(str(network.site_ids))} to "
         f"{html.escape(str(network.sink_ids))}</h3>"
-        f'<div class="src"><img alt="network {network_id}" src="{_png(canvas.fig, dpi=MAP_DPI)}">'
+        f'<div class="src"><img alt="network {network_id}" src="{png}">'
         f"<div>{_table(by_dn)}</div></div>"
     )
 
