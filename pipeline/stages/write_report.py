@@ -326,11 +326,10 @@ def _road_image(ax: Axes, roads: gpd.GeoDataFrame, *, dpi: float) -> None:
     cell = max(x1 - x0, y1 - y0, 1.0) / max(pixels, 1.0)
     cols, rows = max(int(np.ceil((x1 - x0) / cell)), 1), max(int(np.ceil((y1 - y0) / cell)), 1)
     extent = (x0, y1 - rows * cell, x0 + cols * cell, y1)
-    rgba = np.empty((rows, cols, 4))
-    rgba[..., :3] = ROAD_RGB
-    rgba[..., 3] = np.clip(
-        road_raster(roads.geometry.to_numpy(), extent, (rows, cols)) * ROAD_OPACITY_PER_CELL, 0, 1
-    )
+    opacity = road_raster(roads.geometry.to_numpy(), extent, (rows, cols))
+    rgba = np.empty((rows, cols, 4), dtype=np.uint8)
+    rgba[..., :3] = np.round(np.multiply(ROAD_RGB, 255))
+    rgba[..., 3] = np.round(np.clip(opacity * ROAD_OPACITY_PER_CELL, 0, 1) * 255)
     ax.imshow(
         rgba,
         extent=(extent[0], extent[2], extent[1], extent[3]),
