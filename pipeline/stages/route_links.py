@@ -53,6 +53,7 @@ from pipeline.paths import RegionPaths
 from pipeline.route_search import (
     TILE_MARGIN_M,
     Batch,
+    EdgeArrays,
     Found,
     TileSource,
     edge_arrays,
@@ -123,6 +124,10 @@ class AttachedGraph:
     n_pieces: int = 0
     """The pieces, the last rows of ``edges``."""
     dead_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    def edge_arrays(self) -> EdgeArrays:
+        """The searchable arrays of the graph's edges (its alive rows)."""
+        return edge_arrays(self.edges).subset(self.alive)
 
     @property
     def alive(self) -> np.ndarray:
@@ -548,8 +553,7 @@ def route_links(
     batches = plan_batches(graph, pairs, targets, cfg.max_link_length_m)
     executor = executor or LocalExecutor()
     if executor.in_process or not batches:
-        arrays = edge_arrays(graph.edges).subset(graph.alive)
-        found = search(graph, batches, executor, TileSource(arrays=arrays))
+        found = search(graph, batches, executor, TileSource(arrays=graph.edge_arrays()))
     elif edge_store is not None:
         found = search(graph, batches, executor, _store(graph, edge_store))
     else:
