@@ -294,6 +294,26 @@ def consumers_of_sinks(
 # --------------------------------------------------------------------------- graph
 
 
+EDGE_READ = ("length_m", "cost_factor", "road_class", "geometry")
+"""The graph_edges columns the design reads, besides u and v."""
+
+
+def _in_any_box(xy: np.ndarray, boxes: np.ndarray) -> np.ndarray:
+    """Mask of the points ``xy`` inside (or on) one of ``boxes`` (rows of x0, y0, x1, y1).
+
+    >>> points = np.array([[0, 0], [5, 5], [9, 1]])
+    >>> _in_any_box(points, np.array([[4, 4, 6, 6], [8, 0, 9, 1]])).tolist()
+    [False, True, True]
+    """
+    by_x = np.argsort(xy[:, 0], kind="stable")
+    xs = xy[by_x, 0]
+    inside = np.zeros(len(xy), dtype=bool)
+    for x0, y0, x1, y1 in boxes:
+        near = by_x[np.searchsorted(xs, x0, side="left") : np.searchsorted(xs, x1, side="right")]
+        inside[near[(xy[near, 1] >= y0) & (xy[near, 1] <= y1)]] = True
+    return inside
+
+
 class RoadEdges:
     """The road graph's edges as arrays, indexed by their nodes' positions, built once for
     all networks.
@@ -359,18 +379,20 @@ class RoadEdges:
         ids = nodes["node_id"].to_numpy(dtype=np.int64)
         node_xy = np.zeros((int(ids.max(initial=-1)) + 1, 2))
         node_xy[ids] = nodes[["x", "y"]].to_numpy()
-        inside = np.zeros(len(node_xy), dtype=bool)
-        for x0, y0, x1, y1 in boxes:
-            inside |= (
-                (node_xy[:, 0] >= x0)
-                & (node_xy[:, 0] <= x1)
-                & (node_xy[:, 1] >= y0)
-                & (node_xy[:, 1] <= y1)
-            )
-        table = pq.read_table(edges_path)
-        u, v = table.column("u").to_numpy(), table.column("v").to_numpy()
+        inside = _in_any_box(node_xy, boxes)
+        file = pq.ParquetFile(edges_path)
+        ends = file.read(columns=["u", "v"])
+        u, v = ends.column("u").to_numpy(), ends.column("v").to_numpy()
         rows = np.flatnonzero(inside[u] | inside[v])
-        table = table.take(rows)
+        # read only the row groups that hold them (graph_edges is sorted by area)
+        sizes = [file.metadata.row_group(i).num_rows for i in range(file.num_row_groups)]
+        starts = np.concatenate([[0], np.cumsum(sizes)])
+        groups = np.unique(np.searchsorted(starts, rows, side="right") - 1)
+        shift = starts[groups] - np.cumsum(np.r_[0, np.diff(starts)[groups]])[:-1]
+        columns = [c for c in EDGE_READ if c in file.schema_arrow.names]
+        table = file.read_row_groups(groups.tolist(), columns=columns)
+        at = np.searchsorted(starts[groups], rows, side="right") - 1
+        table = table.take(rows - shift[at])
         return cls(
             u[rows],
             v[rows],
