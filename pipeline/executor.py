@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -26,7 +27,6 @@ log = logging.getLogger("heatlink.executor")
 
 EXECUTORS = ("local", "dask")
 RETRIES = 2  # a task that raises is run up to this many more times
-CONNECT_TIMEOUT_S = 20
 
 
 def peak_rss_mb() -> float:
@@ -93,7 +93,7 @@ class DaskExecutor:
             pure=False,
         )
         log.info("%s: %d tasks on %s", desc, len(futures), self.client.scheduler.address)
-        if items and os.environ.get("HEATLINK_DASK_PROGRESS", "1") != "0":
+        if items and sys.stderr.isatty() and os.environ.get("HEATLINK_DASK_PROGRESS") != "0":
             progress(futures, notebook=False)
         return self.client.gather(futures)
 
@@ -120,8 +120,8 @@ def open_executor(options: ExecutorOptions) -> Iterator[Executor]:
 
     cluster = None
     if options.scheduler:
-        try:
-            client = Client(options.scheduler, timeout=CONNECT_TIMEOUT_S)
+        try:  # the wait is Dask's distributed.comm.timeouts.connect (30 s by default)
+            client = Client(options.scheduler)
         except (OSError, TimeoutError) as exc:
             raise InputError(
                 f"cannot reach the Dask scheduler at {options.scheduler} ({exc})",

@@ -1133,6 +1133,41 @@ def test_duplicate_key_line(tiny_region: TinyRegion) -> None:
     assert_one_line_error(res, "max_link_length_m", f"line {line}")
 
 
+def test_unknown_executor_from_make(tiny_region: TinyRegion, monkeypatch) -> None:
+    """`make all EXECUTOR=threads` (the HEATLINK_EXECUTOR it exports) is a one-line error."""
+    monkeypatch.setenv("HEATLINK_EXECUTOR", "threads")
+    res = heatlink(tiny_region.root, "route_links", "--region", "tiny")
+    assert_one_line_error(res, "unknown executor 'threads'", "EXECUTOR", "local, dask")
+
+
+def test_unreachable_dask_scheduler(tiny_region: TinyRegion, monkeypatch) -> None:
+    """A scheduler address where none listens is a one-line error, outputs untouched."""
+    pytest.importorskip("distributed")
+    good = heatlink(tiny_region.root, "all", "--region", "tiny")
+    assert good.returncode == 0, good.stderr[-2000:]
+    before = _outputs(tiny_region.root)
+    monkeypatch.setenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT", "1s")
+    import dask.config
+
+    dask.config.refresh()
+    try:
+        res = heatlink(
+            tiny_region.root,
+            "route_links",
+            "--region",
+            "tiny",
+            "--executor",
+            "dask",
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        )
+    finally:
+        monkeypatch.delenv("DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT")
+        dask.config.refresh()
+    assert_one_line_error(res, "cannot reach the Dask scheduler at tcp://127.0.0.1:9")
+    assert _outputs(tiny_region.root) == before
+
+
 def test_config_outside_repo(tiny_region: TinyRegion, tmp_path_factory) -> None:
     """`--config FILE` runs a region file kept anywhere, into the folders of its name."""
     elsewhere = tmp_path_factory.mktemp("elsewhere") / "tiny.yml"
