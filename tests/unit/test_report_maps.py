@@ -19,15 +19,13 @@ from shapely.geometry import LineString, MultiLineString
 from test_report_networks import _config, _layers
 
 from conftest import X0, Y0, grid_roads
+from pipeline import report_maps
+from pipeline.report_maps import MapCanvas, road_raster
 from pipeline.stages import write_report
 from pipeline.stages.write_report import (
-    MapCanvas,
-    _draw,
-    _png,
     _table,
     candidates_by_site,
     overview_map_section,
-    road_raster,
     source_map_and_best_links,
 )
 
@@ -100,13 +98,13 @@ def test_overview_map_shows_the_roads(tmp_path) -> None:
 def test_overview_map_draws_roads_as_one_image(tmp_path, monkeypatch) -> None:
     """However many roads, the overview does not draw a line per road."""
     drawn = []
-    original = write_report._lines
+    original = report_maps.draw_lines
 
     def lines(ax, geoms, **style) -> None:
         drawn.append(len(geoms))
         original(ax, geoms, **style)
 
-    monkeypatch.setattr(write_report, "_lines", lines)
+    monkeypatch.setattr(report_maps, "draw_lines", lines)
     roads = grid_roads(n=40, spacing=15.0)
     overview_map_section(_layers(), roads, _config(tmp_path))
     assert sum(drawn) < len(roads)  # only the links are lines
@@ -123,7 +121,9 @@ def test_source_map_draws_only_the_roads_within_its_reach() -> None:
     layers = _layers()
     canvas = MapCanvas((5, 5))
     extent = (X0 - 500, Y0 - 500, X0 + 500, Y0 + 500)
-    _draw(canvas.ax, roads, layers, layers["links"], layers["rejected_links"], extent=extent)
+    report_maps.draw(
+        canvas.ax, roads, layers, layers["links"], layers["rejected_links"], extent=extent
+    )
     road_lines = canvas.ax.collections[0]
     xy = np.concatenate(road_lines.get_segments())
     assert xy[:, 0].min() >= extent[0] - 1e-6 and xy[:, 0].max() <= extent[2] + 1e-6
@@ -157,7 +157,7 @@ def test_png_is_cropped_to_what_is_drawn() -> None:
     canvas.ax.plot([0, 1], [0, 1], color="black")
     canvas.ax.set_xlim(0, 1)
     canvas.ax.set_ylim(0, 1)
-    pixels = _pixels(_png(canvas.fig, dpi=50))
+    pixels = _pixels(report_maps.png(canvas.fig, dpi=50))
     height, width, _ = pixels.shape
     assert width < 6 * 50 and height < 4 * 50  # the margins around the axes are gone
     assert pixels[0].min() == 255 and pixels[-1].min() == 255  # a white edge is left

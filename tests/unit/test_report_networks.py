@@ -14,10 +14,10 @@ from shapely.geometry import LineString, MultiLineString, Point, box
 from conftest import X0, Y0, grid_roads
 from pipeline.config import RegionFile
 from pipeline.paths import RegionPaths
+from pipeline.report_maps import network_extent
 from pipeline.stages import write_report
 from pipeline.stages.export_geopackage import layer_fields
 from pipeline.stages.write_report import (
-    _network_extent,
     _network_parts,
     build_report,
     network_savings,
@@ -266,7 +266,7 @@ def test_network_map_shows_its_own_sources_sinks_and_the_recommended_links_it_re
     assert parts["existing_networks"]["network_id"].tolist() == ["N0001"]
     assert parts["links"]["link_id"].tolist() == ["L5"]
     # fitted to the network's extent (350 m x 300 m) plus a margin, square
-    x0, y0, x1, y1 = _network_extent(gpd.GeoSeries([first.geometry]), parts["sources"].geometry)
+    x0, y0, x1, y1 = network_extent(gpd.GeoSeries([first.geometry]), parts["sources"].geometry)
     assert x1 - x0 == pytest.approx(y1 - y0)
     assert x0 < X0 and x1 > X0 + 350 and y0 < Y0 and y1 > Y0 + 300
     assert x1 - x0 < 1000
