@@ -43,7 +43,7 @@ ifneq ($(filter-out clean,$(filter $(REGION_GOALS) data/% outputs/%,$(MAKECMDGOA
 include $(STAGES_MK)
 endif
 
-.PHONY: help all test lint clean bench bench-national mutate
+.PHONY: help all test lint clean bench bench-national mutate fresh-run
 
 help: ## list the targets and regions (default)
 	@echo "heatlink: route data-centre waste heat to heat networks along roads."
@@ -56,11 +56,20 @@ help: ## list the targets and regions (default)
 
 REPORT := $(O)/report.html
 
-all: $(REPORT) ## run every stage for REGION and print the paths of its outputs
+# A region with no stage output yet runs every stage. It runs them in one process
+# (`heatlink all`), so that Python and its packages start once, not once per stage;
+# then every output is newer than its prerequisites and make runs nothing more. Later
+# runs go through the stage rules and rerun only what changed.
+FRESH_RUN := $(if $(wildcard $(I)/sources.parquet),,fresh-run)
+
+all: $(FRESH_RUN) $(REPORT) ## run every stage for REGION and print the paths of its outputs
 	@echo "GeoPackage: $(GPKG)"
 	@echo "Report:     $(REPORT)"
 	@echo "Links CSV:  $(O)/links.csv"
 	@echo "Networks:   $(O)/networks.csv"
+
+fresh-run: $(STAGES_MK) $(INPUT_LINKS)
+	$(HEATLINK) all --region $(REGION)
 
 test: $(VENV_OK) ## install if needed and run the whole test suite
 	$(PY) -m ruff check pipeline tests

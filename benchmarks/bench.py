@@ -77,6 +77,11 @@ DESIGN_SHARE_1M = 0.10  # design_networks under 10 % of end to end (issue 11)
 TARGET_1M_MB = 4096.0
 TARGET_RATIO_100K = 20.0
 TARGET_NOOP_S = 2.0
+# Targets of issue 12.
+TARGET_1M_12_S = 30.0
+TARGET_1M_12_MB = 1536.0
+TARGET_10K_S = 4.0
+TARGET_REPORT_1M_S = 5.0
 
 
 # --- running children --------------------------------------------------------------------
@@ -249,6 +254,16 @@ def run_pipeline(python: str, root: Path) -> dict[str, Child | str]:
         child.inproc_s = _inproc_seconds(root, step)
         out[step] = child
     return out
+
+
+def run_all_in_one(python: str, root: Path) -> Child:
+    """One run from scratch of every stage in one process (``heatlink all``): Python and
+    the packages start once, where ``make all`` starts a process per stage."""
+    shutil.rmtree(root / "data" / "interim", ignore_errors=True)
+    shutil.rmtree(root / "outputs", ignore_errors=True)
+    child = run_child([python, "-m", "pipeline", "all", "--region", REGION], cwd=root)
+    child.stdout = child.stderr = ""
+    return child
 
 
 # --- the baseline ------------------------------------------------------------------------
@@ -459,8 +474,13 @@ def _ran(output: str) -> list[str]:
 
 
 def measure_make(root: Path, yml: Path, python: str) -> dict:
-    """No-op rerun of ``make all``, and a rerun after changing max_link_length_m."""
+    """``make all`` on a fresh region (every stage, in one process), a no-op rerun, and a
+    rerun after changing max_link_length_m."""
     res: dict = {}
+    shutil.rmtree(root / "data" / "interim", ignore_errors=True)
+    shutil.rmtree(root / "outputs", ignore_errors=True)
+    fresh = run_child(_make_cmd(root, python), cwd=root)
+    res |= {"fresh_s": fresh.wall_s, "fresh_ran": _ran(fresh.stdout)}
     warm = run_child(_make_cmd(root, python), cwd=root)
     res["settle_ran"] = _ran(warm.stdout)
     if warm.returncode != 0:
@@ -502,6 +522,7 @@ class SizeResult:
     make: dict = field(default_factory=dict)
     check: pd.DataFrame | None = None
     check_name: str = ""
+    one_process: list[Child] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
     def ok_runs(self) -> list[dict[str, Child]]:
@@ -608,6 +629,19 @@ def results_table(results: list[SizeResult], date: str, machine: str) -> pd.Data
         for name, names in (("end_to_end", None), ("same_job", SAME_JOB)):
             t, peak = r.total(names)
             add(r, "pipeline", name, runs=len(r.ok_runs()), median=t, unit="s", peak_rss_mb=peak)
+        done = [c for c in r.one_process if c.returncode == 0]
+        if done:
+            add(
+                r,
+                "pipeline",
+                "one_process",
+                runs=len(done),
+                median=statistics.median(c.wall_s for c in done),
+                min=min(c.wall_s for c in done),
+                max=max(c.wall_s for c in done),
+                unit="s",
+                peak_rss_mb=max(c.rss_mb for c in done),
+            )
         b = r.baseline_s()
         status = _baseline_status(r)
         add(
@@ -629,11 +663,56 @@ def results_table(results: list[SizeResult], date: str, machine: str) -> pd.Data
             ("baseline_over_end_to_end", None),
         ):
             add(r, "ratio", name, median=b / r.total(names)[0], unit="x")
-        for k in ("noop_s", "change_s"):
+        for k in ("fresh_s", "noop_s", "change_s"):
             if k in r.make:
                 ran = r.make[k.replace("_s", "_ran")]
                 add(r, "make", k[:-2], median=r.make[k], unit="s", note=" ".join(ran) or "none")
     return pd.DataFrame(rows)
+
+
+def _one_process_s(r: SizeResult) -> float:
+    done = [c.wall_s for c in r.one_process if c.returncode == 0]
+    return statistics.median(done) if done else float("nan")
+
+
+def _issue12_targets(by: dict[str, SizeResult]) -> list[tuple[str, str, str]]:
+    """Issue 12's targets: 1M end to end, memory, report and baseline ratio; 10k."""
+    out = []
+    if "1m" in by:
+        r = by["1m"]
+        t, peak = r.total()
+        report = r.total(["write_report"])[0]
+        out += [
+            ("1M edges end to end <= 30 s (issue 12)", f"{_fmt(t)} s", _met(t <= TARGET_1M_12_S)),
+            (
+                "1M edges peak memory <= 1.5 GB (issue 12)",
+                f"{_fmt(peak, 0)} MB",
+                _met(peak <= TARGET_1M_12_MB),
+            ),
+            ("1M write_report < 5 s", f"{_fmt(report, 2)} s", _met(report < TARGET_REPORT_1M_S)),
+        ]
+        if r.baseline_s() == r.baseline_s():
+            out.append(
+                (
+                    "1M whole pipeline <= half the osmnx baseline's time",
+                    f"{_fmt(t)} s against {_fmt(r.baseline_s())} s",
+                    _met(t <= r.baseline_s() / 2),
+                )
+            )
+    if "10k" in by:
+        r = by["10k"]
+        t, one = r.total()[0], _one_process_s(r)
+        fresh = r.make.get("fresh_s", float("nan"))
+        out.append(
+            (
+                "10k edges end to end <= 4 s",
+                f"{_fmt(fresh, 2)} s `make all` on a fresh region (configure and every stage "
+                f"in one process; {_fmt(one, 2)} s `heatlink all` alone); {_fmt(t)} s as one "
+                "process per stage (what make runs when only some stages are out of date)",
+                _met(fresh <= TARGET_10K_S),
+            )
+        )
+    return out
 
 
 def _baseline_status(r: SizeResult) -> str:
@@ -659,6 +738,7 @@ def targets(results: list[SizeResult]) -> list[tuple[str, str, str]]:
         t, peak = by["1m"].total()
         out.append(("1M edges end to end <= 180 s", f"{_fmt(t)} s", _met(t <= TARGET_1M_S)))
         out.append(("1M edges peak memory <= 4 GB", f"{_fmt(peak, 0)} MB", _met(peak <= 4096)))
+    out += _issue12_targets(by)
     if "1m" in by:
         share = by["1m"].total(["design_networks"])[0] / by["1m"].total()[0]
         out.append(
@@ -799,6 +879,8 @@ def write_summary(
             lines += [
                 f"| **end to end** | **{_fmt(t, 2)}** | | | **{_fmt(peak, 0)}** |",
                 f"| same job | {_fmt(sj, 2)} | | | {_fmt(sj_peak, 0)} |",
+                f"| all stages in one process (`heatlink all`) | {_fmt(_one_process_s(r), 2)} "
+                f"| | | {_fmt(max((c.rss_mb for c in r.one_process), default=np.nan), 0)} |",
                 f"| **osmnx baseline** | **{_fmt(b, 2)}** | | | {_fmt(bpeak, 0)} |",
                 "",
                 f"Baseline: {_baseline_status(r)}, {sum(c.returncode == 0 for c in r.baseline)} "
@@ -824,7 +906,9 @@ def write_summary(
         if r.make:
             mk = r.make
             lines += [
-                f"`make all` in the region's root with the repository's Makefile: settling run "
+                f"`make all` in the region's root with the repository's Makefile: on a fresh "
+                f"region {mk.get('fresh_s', float('nan')):.2f} s (ran "
+                f"{', '.join(mk.get('fresh_ran', [])) or 'nothing'}); settling run "
                 f"reran {', '.join(mk.get('settle_ran', [])) or 'nothing'}; "
                 + (
                     f"no-op rerun {mk['noop_s']:.3f} s (reran "
@@ -931,6 +1015,9 @@ def bench_size(size: str, args: argparse.Namespace) -> SizeResult:
         "zones": pq.read_metadata(interim / "demand_zones.parquet").num_rows,
         "pairs": pq.read_metadata(interim / "routes.parquet").num_rows,
     }
+    for i in range(args.runs):
+        print(f"[bench] {size}: one process (`heatlink all`) {i + 1}/{args.runs}", flush=True)
+        res.one_process.append(run_all_in_one(args.python, root))
     if not isinstance(res.runs[-1].get(STAGES[-1]), Child):
         # the last run failed: rerun once so that its outputs are there for what follows
         run_pipeline(args.python, root)

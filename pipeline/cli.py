@@ -206,6 +206,8 @@ def stage_rules(paths: RegionPaths, cfg: RegionFile, *, region_file: Path) -> st
     its package files. Several outputs make a grouped target (``&:``).
     """
     lines = [f"# written by `heatlink configure` from {region_file}; do not edit", ""]
+    links = [_rel(paths.input_links / key, paths.root) for key in region_input_files(cfg)]
+    lines += [f"INPUT_LINKS := {' '.join(links)}", ""]  # the Makefile's fresh-run needs them
     for stage in STAGES:
         targets = [_rel(getattr(paths, name), paths.root) for name in stage.writes]
         prereqs = [
