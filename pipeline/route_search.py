@@ -20,8 +20,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    import geopandas as gpd
 
 TILE_MARGIN_M = 1.0  # tiles are grown by this much beyond the search limit (rounding)
 
@@ -202,7 +206,7 @@ def _walk_back(pred_row: np.ndarray, target: int, nodes: np.ndarray) -> np.ndarr
 # --- the tile store ---------------------------------------------------------------------
 
 
-def edge_arrays(edges: object) -> EdgeArrays:
+def edge_arrays(edges: gpd.GeoDataFrame) -> EdgeArrays:
     """The searchable arrays of an edge table (a GeoDataFrame with ``u``, ``v``,
     ``length_m`` and line geometries)."""
     import shapely

@@ -118,12 +118,17 @@ class AttachedGraph:
     edges: gpd.GeoDataFrame  # u, v, length_m, road_class, cost_factor, parent_edge, geometry
     site_att: list[Attachment]
     sink_att: list[Attachment]
-    removed: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    """The edges split into pieces, by :func:`~pipeline.route_search.edge_key`; their rows
-    stay in ``edges`` (not copying a national table), marked not ``alive``."""
     n_pieces: int = 0
-    """The pieces, the last rows of ``edges``."""
+    """The pieces of split edges, the last rows of ``edges``."""
     dead_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    """The rows of the edges that were split: they stay in ``edges`` (not copying a
+    national table), marked not ``alive``."""
+
+    @property
+    def removed(self) -> np.ndarray:
+        """The split edges, by :func:`~pipeline.route_search.edge_key`."""
+        rows = self.dead_rows
+        return edge_key(self.edges["u"].to_numpy()[rows], self.edges["v"].to_numpy()[rows])
 
     def edge_arrays(self) -> EdgeArrays:
         """The searchable arrays of the graph's edges (its alive rows)."""
@@ -233,7 +238,6 @@ def split_edges(
         _append_pieces(edges, pieces),
         [],
         [],
-        removed=edge_key(u_all[split], v_all[split]),
         n_pieces=len(pieces),
         dead_rows=split,
     )
