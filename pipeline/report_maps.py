@@ -6,12 +6,14 @@ CRS, in metres) and draw on them; none of them writes HTML or builds a report se
 - :func:`subplots` and :class:`MapCanvas` make figures without pyplot; a canvas is
   cleared and reused map after map.
 - :func:`draw` puts the roads, zones, networks, links and sources on a map, whole or cut
-  to an extent; the whole region's roads are one image of :func:`road_raster`.
+  to an extent; the whole region's roads are one image of :func:`road_rgba`, which
+  :mod:`pipeline.report_web` also lays under the interactive map.
 - :func:`plot`, :func:`draw_lines` and :func:`draw_pipes` draw arrays of geometries as
   matplotlib collections; :func:`label_features` writes ids beside features.
 - :func:`decorate` adds the north arrow and scale bar, :func:`legend` the map key, and
-  :func:`network_extent` frames a network's map.
-- :func:`png` writes a figure as a PNG data URI, cropped to what is drawn.
+  :func:`network_extent` frames a network's or a source's map to what it shows.
+- :func:`png` writes a figure as a PNG data URI, cropped to what is drawn, and
+  :func:`png_data_uri` an image array.
 
 matplotlib and PIL are imported inside the functions that use them, so importing this
 module (and the stage) does not load them.
@@ -74,14 +76,25 @@ def png(fig: Figure, *, dpi: float = 110) -> str:
     which encodes about twice as fast as the default level 6 for a few per cent more
     bytes.
     """
-    from PIL import Image
-
     fig.set_dpi(dpi)
     fig.canvas.draw()
     rgba = np.asarray(fig.canvas.buffer_rgba())
-    rgb = np.ascontiguousarray(rgba[_drawn(rgba)][..., :3])
+    return png_data_uri(np.ascontiguousarray(rgba[_drawn(rgba)][..., :3]))
+
+
+def png_data_uri(pixels: np.ndarray) -> str:
+    """An image array (rows, columns and 3 or 4 channels of uint8) as a PNG data URI,
+    written at zlib level 1.
+
+    Examples
+    --------
+    >>> png_data_uri(np.zeros((2, 2, 4), dtype=np.uint8))[:22]
+    'data:image/png;base64,'
+    """
+    from PIL import Image
+
     buf = io.BytesIO()
-    Image.fromarray(rgb).save(buf, format="png", compress_level=1)
+    Image.fromarray(pixels).save(buf, format="png", compress_level=1)
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
@@ -264,14 +277,22 @@ ROAD_OPACITY_PER_CELL = 0.7
 drawn as a line covers about 0.6 of a pixel at 110 dpi); more road saturates at 1."""
 
 
-def _road_image(ax: Axes, roads: gpd.GeoDataFrame, *, dpi: float) -> None:
-    """Draw ``roads`` as one image of about a cell per pixel of ``ax`` at ``dpi``: one
-    image costs the same at a thousand or a million road edges, where a line per road
-    costs seconds to draw."""
-    x0, y0, x1, y1 = roads.total_bounds
-    box = ax.get_position()
-    width_in, height_in = ax.figure.get_size_inches()
-    pixels = max(box.width * width_in, box.height * height_in) * dpi
+def road_rgba(
+    roads: gpd.GeoDataFrame, pixels: float
+) -> tuple[np.ndarray, tuple[float, float, float, float]]:
+    """The roads as an RGBA image of square cells, ``pixels`` cells along the longer side
+    of their bounds, and the image's extent (``x0, y0, x1, y1``, row 0 at the top): the
+    roads' grey, each cell as opaque as :func:`road_raster` finds road in it
+    (:data:`ROAD_OPACITY_PER_CELL`).
+
+    Examples
+    --------
+    >>> roads = gpd.GeoDataFrame(geometry=[shapely.LineString([(0, 5), (40, 5)])])
+    >>> rgba, extent = road_rgba(roads, 4)
+    >>> rgba.shape, extent, rgba[..., 3].max()
+    ((1, 4, 4), (0.0, -5.0, 40.0, 5.0), np.uint8(178))
+    """
+    x0, y0, x1, y1 = (float(v) for v in roads.total_bounds)
     cell = max(x1 - x0, y1 - y0, 1.0) / max(pixels, 1.0)
     cols, rows = max(int(np.ceil((x1 - x0) / cell)), 1), max(int(np.ceil((y1 - y0) / cell)), 1)
     extent = (x0, y1 - rows * cell, x0 + cols * cell, y1)
@@ -279,13 +300,19 @@ def _road_image(ax: Axes, roads: gpd.GeoDataFrame, *, dpi: float) -> None:
     rgba = np.empty((rows, cols, 4), dtype=np.uint8)
     rgba[..., :3] = np.round(np.multiply(ROAD_RGB, 255))
     rgba[..., 3] = np.round(np.clip(opacity * ROAD_OPACITY_PER_CELL, 0, 1) * 255)
-    ax.imshow(
-        rgba,
-        extent=(extent[0], extent[2], extent[1], extent[3]),
-        origin="upper",
-        interpolation="nearest",
-        zorder=1,
+    return rgba, extent
+
+
+def _road_image(ax: Axes, roads: gpd.GeoDataFrame, *, dpi: float) -> None:
+    """Draw ``roads`` as one image of about a cell per pixel of ``ax`` at ``dpi``: one
+    image costs the same at a thousand or a million road edges, where a line per road
+    costs seconds to draw."""
+    box = ax.get_position()
+    width_in, height_in = ax.figure.get_size_inches()
+    rgba, (x0, y0, x1, y1) = road_rgba(
+        roads, max(box.width * width_in, box.height * height_in) * dpi
     )
+    ax.imshow(rgba, extent=(x0, x1, y0, y1), origin="upper", interpolation="nearest", zorder=1)
 
 
 def draw(

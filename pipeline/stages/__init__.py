@@ -199,7 +199,11 @@ STAGES: tuple[Stage, ...] = (
         reads=("geopackage", "roads"),
         writes=("report", "links_csv", "networks_csv"),
         config=ALL_SECTIONS,  # the report lists the whole resolved config
-        package_files=("pipeline/report_maps.py",),
+        package_files=(
+            "pipeline/report_maps.py",
+            "pipeline/report_web.py",
+            "pipeline/data/vendor/leaflet/leaflet.*",
+        ),
     ),
 )
 

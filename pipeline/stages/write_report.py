@@ -5,8 +5,10 @@ Inputs
     what analysts see), ``data/interim/<region>/roads.parquet`` for the base map, the
     region file and ``outputs/<region>/logs/`` for provenance.
 Outputs
-    ``outputs/<region>/report.html``: one self-contained file (maps and chart embedded as
-    PNG data URIs, no tile downloads) with an overview map, a map per source, tables per
+    ``outputs/<region>/report.html``: one self-contained file that needs no network (no
+    tiles, no CDN) with an interactive pan-and-zoom map (Leaflet and the map's data
+    embedded, :mod:`pipeline.report_web`), static maps and a chart for print (PNG data
+    URIs): an overview map, a map per source fitted to its candidates, tables per
     source, per sink and of the cheapest links, the designed networks with a map of
     each of the largest, rejections by reason, and the assumptions and config used;
     ``outputs/<region>/links.csv``: every candidate link (viable and rejected) without
@@ -17,10 +19,12 @@ Config keys
 
 Method
     ``build_report`` puts the page together from one function per section, in this
-    order: ``summary_section``, ``overview_map_section``, ``sources_section`` (the
-    sources table, then ``source_map_and_best_links`` for each source with a
-    candidate: a map for the ``MAX_SOURCE_MAPS`` sources sending most heat, the best
-    links alone for the rest, named in the report), ``demand_zones_section``,
+    order: ``summary_section``, ``interactive_map_section`` (the Leaflet map of
+    :mod:`pipeline.report_web`, hidden in print), ``overview_map_section``,
+    ``sources_section`` (the sources table, then ``source_map_and_best_links`` for each
+    source with a candidate: a map framed by ``source_extent`` for the
+    ``MAX_SOURCE_MAPS`` sources sending most heat, the best links alone for the rest,
+    named in the report), ``demand_zones_section``,
     ``cheapest_links_section``, ``networks_section`` (the networks table and savings,
     then ``network_map`` for the ``MAX_NETWORK_MAPS`` networks delivering most heat),
     ``rejections_by_reason_section``, ``assumptions_and_config_section`` and
@@ -192,6 +196,29 @@ def summary_section(layers: dict[str, gpd.GeoDataFrame], cfg: RegionFile) -> str
     return _section("Summary", summary)
 
 
+def interactive_map_section(
+    layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoDataFrame, cfg: RegionFile
+) -> str:
+    """The pan-and-zoom map of :mod:`pipeline.report_web`, with Leaflet embedded."""
+    from pipeline import report_web
+
+    routes = layers["rejected_links"].geometry
+    no_route = int((routes.isna() | routes.is_empty).sum())
+    unmapped = (
+        f" The {no_route} rejected candidates without a route (no road nearby, unreachable or "
+        "beyond the longest link) are in the tables only."
+        if no_route
+        else ""
+    )
+    return _section(
+        "Interactive map",
+        "<p>Drag to pan, scroll to zoom, tick layers on and off at the top right and click "
+        "a feature for its main fields. The map needs no network; it is left out when the "
+        f"page is printed, and the static maps below are for print.{unmapped}</p>"
+        + report_web.map_html(layers, roads, currency=cfg.cost.currency),
+    )
+
+
 def overview_map_section(
     layers: dict[str, gpd.GeoDataFrame], roads: gpd.GeoDataFrame, cfg: RegionFile
 ) -> str:
@@ -313,7 +340,8 @@ def source_map_and_best_links(
     candidates: SourceCandidates | None = None,
     canvas: maps.MapCanvas | None = None,
 ) -> str:
-    """A map of one source's reach (unless ``with_map`` is False) and its five best links;
+    """A map of one source's candidates (unless ``with_map`` is False), framed by
+    :func:`source_extent`, and its five best links;
     empty without a candidate. ``candidates``: the source's, from
     :func:`candidates_by_site` (found here if not given); ``canvas``: where to draw the
     map (a new one if not given)."""
@@ -331,10 +359,7 @@ def source_map_and_best_links(
         return f"<h3>{site_id}: {html.escape(str(source.name))}</h3>{best}"
     canvas = canvas or maps.MapCanvas(SOURCE_MAP_INCHES)
     ax = canvas.clear()
-    x, y = source.geometry.x, source.geometry.y
-    maps.draw(
-        ax, roads, layers, mine, theirs, extent=(x - reach_m, y - reach_m, x + reach_m, y + reach_m)
-    )
+    maps.draw(ax, roads, layers, mine, theirs, extent=source_extent(source, mine, theirs, reach_m))
     maps.decorate(ax)
     ax.set_title(f"{source.site_id} {source.name}", fontsize=9)
     png = maps.png(canvas.fig, dpi=MAP_WIDTH_PX / SOURCE_MAP_INCHES[0])
@@ -343,6 +368,31 @@ def source_map_and_best_links(
         f'<div class="src"><img alt="map of {site_id}" '
         f'src="{png}"><div>{best}</div></div>'
     )
+
+
+def source_extent(
+    source: tuple, viable: gpd.GeoDataFrame, rejected: gpd.GeoDataFrame, reach_m: float
+) -> tuple[float, float, float, float]:
+    """The frame of a source's map: a square around the source and its candidates' routes
+    (:func:`maps.network_extent`), so that the map is filled by what it shows; a square
+    of side ``reach_m`` when no candidate has a route to draw.
+
+    Examples
+    --------
+    >>> from shapely import LineString, Point
+    >>> site = pd.Series({"geometry": Point(0, 0)})
+    >>> route = gpd.GeoDataFrame(geometry=[LineString([(0, 0), (1000, 0)])])
+    >>> source_extent(site, route, route.iloc[:0], 5000.0)
+    (-250.0, -750.0, 1250.0, 750.0)
+    >>> source_extent(site, route.iloc[:0], route.iloc[:0], 5000.0)
+    (-2500.0, -2500.0, 2500.0, 2500.0)
+    """
+    routes = pd.concat([viable.geometry, rejected.geometry]).dropna()
+    x, y = source.geometry.x, source.geometry.y
+    if not len(routes) or routes.is_empty.all():
+        return (x - reach_m / 2, y - reach_m / 2, x + reach_m / 2, y + reach_m / 2)
+    extent = maps.network_extent(gpd.GeoSeries([source.geometry]), gpd.GeoSeries(routes))
+    return tuple(float(v) for v in extent)
 
 
 def demand_zones_section(links: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> str:
@@ -612,6 +662,7 @@ def build_report(
     """The report as one HTML string with its images embedded."""
     sections = [
         summary_section(layers, cfg),
+        interactive_map_section(layers, roads, cfg),
         overview_map_section(layers, roads, cfg),
         sources_section(layers, roads, cfg),
         demand_zones_section(layers["links"], layers["demand_zones"]),

@@ -238,3 +238,25 @@ def test_sources_without_a_map_are_named_and_keep_their_best_links(tmp_path, mon
     s3 = page.split("<h3>S3: DC S3</h3>", 1)[1]
     assert "<img" not in s3
     assert [c for c in _cells(s3) if c.startswith("L")] == ["L5", "L6"]
+
+
+def test_source_map_is_fitted_to_the_sources_candidates() -> None:
+    """A source's map is framed by its links, not by the search reach: with a reach of
+    5 km and links of a few hundred metres, the links still fill the map."""
+    layers, roads = _layers(), grid_roads()
+    s1 = next(layers["sources"].itertuples())
+    page = source_map_and_best_links(s1, layers, roads, reach_m=5000.0)
+    pixels = _first_image(page)
+    blue = np.argwhere(np.abs(pixels - (8, 81, 156)).sum(axis=2) < 40)  # recommended links
+    assert len(blue)
+    spans = blue.max(axis=0) - blue.min(axis=0)
+    assert spans.max() > 0.4 * max(pixels.shape[:2])
+    extent = write_report.source_extent(
+        s1, layers["links"].iloc[:0], layers["links"].iloc[:0], 5000.0
+    )
+    assert extent == (
+        s1.geometry.x - 2500,
+        s1.geometry.y - 2500,
+        s1.geometry.x + 2500,
+        s1.geometry.y + 2500,
+    )
