@@ -83,8 +83,8 @@ def png(fig: Figure, *, dpi: float = 110) -> str:
 
 
 def png_data_uri(pixels: np.ndarray) -> str:
-    """An image array (rows, columns and 3 or 4 channels of uint8) as a PNG data URI,
-    written at zlib level 1.
+    """An image array (rows, columns and 2, 3 or 4 channels of uint8: grey and alpha,
+    RGB or RGBA) as a PNG data URI, written at zlib level 1.
 
     Examples
     --------

@@ -360,10 +360,11 @@ def road_overlay(roads: gpd.GeoDataFrame) -> dict | None:
     x0, y0, x1, y1 = roads.total_bounds
     pixels = min(ROAD_IMAGE_PX, max(x1 - x0, y1 - y0) / MIN_ROAD_CELL_M)
     rgba, extent = maps.road_rgba(roads, pixels)
-    rgba[..., :3] = ROAD_GREY  # darker than on paper: the image is shown shrunk at first
-    rgba[..., 3] = rgba[..., 3] // 16 * 17  # 16 levels of opacity pack into less PNG
+    grey_alpha = np.empty((*rgba.shape[:2], 2), dtype=np.uint8)  # a PNG of two channels
+    grey_alpha[..., 0] = ROAD_GREY  # darker than on paper: the image is shown shrunk at first
+    grey_alpha[..., 1] = rgba[..., 3] // 16 * 17  # 16 levels of opacity pack into less PNG
     return {
-        "url": maps.png_data_uri(rgba),
+        "url": maps.png_data_uri(grey_alpha),
         "extent": [round(v, 1) for v in extent],
         "color": f"#{ROAD_GREY:02x}{ROAD_GREY:02x}{ROAD_GREY:02x}",
     }
@@ -461,6 +462,7 @@ MAP_SCRIPT = """
     }).addTo(map);
     counts[layer.key] = group.getLayers().length;
     overlays[esc(layer.title) + " (" + counts[layer.key] + ")"] = group;
+    if (!counts[layer.key]) { return; }  // nothing drawn: nothing in the legend
     (layer.classes.length ? layer.classes : [layer.style]).forEach(function (c) {
       var s = Object.assign({}, layer.style, c);
       legend.push({label: c.label || layer.title, color: s.fillColor || s.color,

@@ -124,7 +124,7 @@ def test_roads_are_one_image_of_bounded_size(n, monkeypatch) -> None:
     roads = grid_roads(n=n, spacing=400.0 / n)
     data = map_data(_layers(), roads, currency="GBP")
     image = _road_image(data)
-    assert max(image.shape[:2]) <= 256 and (image[..., 3] > 0).mean() > 0.05
+    assert max(image.shape[:2]) <= 256 and (image[..., -1] > 0).mean() > 0.05
     x0, y0, x1, y1 = roads.total_bounds
     e = data["roads"]["extent"]
     assert e[0] <= x0 + 0.1 and e[1] <= y0 + 0.1 and e[2] >= x1 - 0.1 and e[3] >= y1 - 0.1
