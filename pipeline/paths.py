@@ -98,6 +98,11 @@ class RegionPaths:
         return self.outputs / "heat_links.gpkg"
 
     @property
+    def qgis_project(self) -> Path:
+        """The QGIS project beside the GeoPackage; it names the GeoPackage relatively."""
+        return self.outputs / "heat_links.qgz"
+
+    @property
     def report(self) -> Path:
         return self.outputs / "report.html"
 

@@ -189,10 +189,14 @@ STAGES: tuple[Stage, ...] = (
             "networks",
             "network_pipes",
         ),
-        writes=("geopackage",),
+        writes=("geopackage", "qgis_project"),
         config=ALL_SECTIONS,  # run_info records the whole resolved config
         input_files_of=("sources", "roads", "heat_demand", "existing_networks"),
-        package_files=("pipeline/data/styles/*.qml", "pipeline/data/fields.csv"),
+        package_files=(
+            "pipeline/data/styles/*.qml",
+            "pipeline/data/fields.csv",
+            "pipeline/qgis_project.py",
+        ),
     ),
     Stage(
         "write_report",

@@ -11,10 +11,13 @@ Outputs
     ``demand_zones``, ``existing_networks``, ``sinks``, ``links`` (viable links),
     ``rejected_links`` (every failed candidate and why), ``corridors``,
     ``network_pipes`` and ``networks`` (the designed networks) and ``network_qa``, all
-    in the region CRS; a default QGIS style per layer in
-    ``layer_styles``; field descriptions in ``gpkg_data_columns``; provenance in
-    ``run_info``. The fields and units are listed in ``docs/outputs.md``, and in
+    in the region CRS, each with the ``run_id`` of the run; a default QGIS style per
+    layer in ``layer_styles``; field descriptions in ``gpkg_data_columns``; provenance
+    in ``run_info``. The fields and units are listed in ``docs/outputs.md``, and in
     ``pipeline/data/fields.csv``, from which the file's descriptions come.
+    ``outputs/<region>/heat_links.qgz``: a QGIS project of every layer, styled, in
+    groups, in the region CRS, naming the GeoPackage by a relative path
+    (:mod:`pipeline.qgis_project`).
 Config keys
     all sections (``run_info`` records the whole resolved config); ``cost.currency``
     names the cost fields, ``routing.spur_warning_m`` and ``routing.max_snap_distance_m``
@@ -38,6 +41,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS, Transformer
 
 from pipeline import __version__
 from pipeline.config import RegionFile, RoutingConfig
@@ -45,6 +49,7 @@ from pipeline.data import load_fields, load_style
 from pipeline.engineering.profile import share_pct
 from pipeline.io import atomic_path, read_geoparquet
 from pipeline.paths import RegionPaths
+from pipeline.qgis_project import ProjectLayer, write_qgis_project
 from pipeline.stages import STAGE_NAMES, region_input_files
 
 log = logging.getLogger("heatlink.export_geopackage")
@@ -74,6 +79,10 @@ STYLE_FILES: dict[str, str] = {
 DESIGNED_LAYERS = ("networks", "network_pipes")
 """The layers of ``design_networks``, in the order of its outputs."""
 GEOMETRY_COLUMN = "geom"
+RUN_ID = "run_id"
+"""The field, last in every layer, that carries the identifier of the run."""
+RUN_ID_KEYS = ("config", "crs", "input", "versions")
+"""The ``run_info`` keys whose values decide a run's results, and so its ``run_id``."""
 _CURRENCY = re.compile(r"_eur(?=_|$)")
 
 
@@ -99,6 +108,11 @@ def _eur_layers() -> dict[str, tuple[str, list[str]]]:
     return layer_fields("EUR")
 
 
+def _data_fields(fields: list[str]) -> list[str]:
+    """The fields a layer's rows carry; ``run_id`` is added by :func:`with_run_id`."""
+    return [f for f in fields if f != RUN_ID]
+
+
 def __getattr__(name: str) -> object:
     """``LAYERS``: the layers of a run in EUR, read from ``fields.csv`` when first used
     rather than when a stage module is imported."""
@@ -118,7 +132,9 @@ def _corridors(links: gpd.GeoDataFrame, segments: gpd.GeoDataFrame) -> gpd.GeoDa
         )
     if used.empty:
         return gpd.GeoDataFrame(
-            columns=[*_eur_layers()["corridors"][1], "geometry"], geometry="geometry", crs=links.crs
+            columns=[*_data_fields(_eur_layers()["corridors"][1]), "geometry"],
+            geometry="geometry",
+            crs=links.crs,
         )
 
     def ids(values: pd.Series) -> str:
@@ -180,7 +196,7 @@ def _network_qa(
         if s.id not in reached:
             add("reaches_nothing", "no viable link", np.nan)
     return gpd.GeoDataFrame(
-        pd.DataFrame(rows, columns=[*_eur_layers()["network_qa"][1], "geometry"]),
+        pd.DataFrame(rows, columns=[*_data_fields(_eur_layers()["network_qa"][1]), "geometry"]),
         geometry="geometry",
         crs=attachments.crs,
     )
@@ -289,11 +305,13 @@ def export_layers(
     }
     for name in DESIGNED_LAYERS:
         frames[name] = gpd.GeoDataFrame(
-            columns=[*layer_fields(currency)[name][1], "geometry"], geometry="geometry", crs=crs
+            columns=[*_data_fields(layer_fields(currency)[name][1]), "geometry"],
+            geometry="geometry",
+            crs=crs,
         )
     return {
         name: gpd.GeoDataFrame(
-            frames[name][fields].reset_index(drop=True),
+            frames[name][_data_fields(fields)].reset_index(drop=True),
             geometry=gpd.GeoSeries(frames[name].geometry.to_numpy(), crs=crs),
             crs=crs,
         )
@@ -308,12 +326,46 @@ def designed_layers(
     fields = layer_fields(currency)
     return {
         name: gpd.GeoDataFrame(
-            frame[fields[name][1]].reset_index(drop=True),
+            frame[_data_fields(fields[name][1])].reset_index(drop=True),
             geometry=gpd.GeoSeries(frame.geometry.to_numpy(), crs=frame.crs),
             crs=frame.crs,
         )
         for name, frame in zip(DESIGNED_LAYERS, (networks, pipes), strict=True)
     }
+
+
+def with_run_id(
+    layers: dict[str, gpd.GeoDataFrame], run_id: str, currency: str
+) -> dict[str, gpd.GeoDataFrame]:
+    """The layers with ``run_id`` in the field of that name, where ``fields.csv`` puts it."""
+    fields = layer_fields(currency)
+    out = {}
+    for name, gdf in layers.items():
+        stamped = gdf.assign(**{RUN_ID: pd.Series(run_id, index=gdf.index, dtype=object)})
+        out[name] = stamped[[*fields[name][1], stamped.geometry.name]]
+    return out
+
+
+def run_identity(rows: list[tuple[str, str]]) -> str:
+    """The ``run_id`` of a run: 16 hex digits of the SHA-256 of its ``run_info`` rows
+    that decide the results (:data:`RUN_ID_KEYS`: the resolved config, the CRS, each input
+    file with its checksum, the software versions), in order; times are left out.
+
+    Runs that differ in any of these get different identifiers; runs that agree in all of
+    them write the same results (the pipeline is deterministic), and the same identifier.
+
+    Examples
+    --------
+    >>> rows = [("config", "{}"), ("crs", "EPSG:27700"), ("run_end", "2026-01-01")]
+    >>> run_identity(rows) == run_identity(rows[:2] + [("run_end", "2027-06-30")])
+    True
+    >>> run_identity(rows) == run_identity([("config", "{}"), ("crs", "EPSG:3067")])
+    False
+    >>> len(run_identity(rows))
+    16
+    """
+    decided = [[key, value] for key, value in rows if key in RUN_ID_KEYS]
+    return hashlib.sha256(json.dumps(decided).encode("utf-8")).hexdigest()[:16]
 
 
 def field_descriptions(currency: str) -> pd.DataFrame:
@@ -450,7 +502,8 @@ def _osm_timestamp(path: Path) -> str:
 
 
 def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
-    """``run_info`` rows (key, value): config, inputs, versions and times of the run."""
+    """``run_info`` rows (key, value): config, inputs, versions, ``run_id`` (see
+    :func:`run_identity`) and times of the run."""
     import pyogrio
 
     from pipeline.readers.osm import is_osm_file
@@ -486,6 +539,7 @@ def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
             continue
     packages["GDAL"] = pyogrio.__gdal_version_string__
     rows.append(("versions", json.dumps(packages)))
+    rows.append(("run_id", run_identity(rows)))
     times = []
     # the stages up to this one: a later stage's log is from an earlier run
     for stage in STAGE_NAMES[: STAGE_NAMES.index("export_geopackage") + 1]:
@@ -502,8 +556,28 @@ def provenance(paths: RegionPaths, cfg: RegionFile) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["key", "value"])
 
 
+def project_layers(layers: dict[str, gpd.GeoDataFrame], styles: pd.DataFrame) -> list[ProjectLayer]:
+    """The GeoPackage's layers for the QGIS project, each with its stored style."""
+    qml = dict(zip(styles["f_table_name"], styles["styleQML"], strict=True))
+    return [ProjectLayer(name, GEOMETRY_TYPES[name], qml.get(name)) for name in layers]
+
+
+def layers_extent(
+    layers: dict[str, gpd.GeoDataFrame], crs: CRS
+) -> tuple[float, float, float, float]:
+    """The bounds of every feature of the layers; the CRS's area of use if there is none."""
+    bounds = np.array([gdf.total_bounds for gdf in layers.values() if not gdf.empty])
+    bounds = bounds[~np.isnan(bounds).any(axis=1)] if len(bounds) else bounds
+    if len(bounds):
+        return (*bounds[:, :2].min(axis=0).tolist(), *bounds[:, 2:].max(axis=0).tolist())
+    area = crs.area_of_use
+    to_crs = Transformer.from_crs(4326, crs, always_xy=True)
+    return to_crs.transform_bounds(area.west, area.south, area.east, area.north)
+
+
 def run(paths: RegionPaths, cfg: RegionFile) -> None:
-    """Read the stage outputs and write outputs/<region>/heat_links.gpkg."""
+    """Read the stage outputs and write outputs/<region>/heat_links.gpkg and its QGIS
+    project, heat_links.qgz."""
     currency = cfg.cost.currency
     networks = read_geoparquet(paths.heat_networks)
     ncfg = cfg.existing_networks
@@ -522,15 +596,29 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
     ) | designed_layers(
         read_geoparquet(paths.networks), read_geoparquet(paths.network_pipes), currency
     )
+    run_info = provenance(paths, cfg)
+    run_id = run_info.loc[run_info["key"] == RUN_ID, "value"].item()
+    layers = with_run_id(layers, run_id, currency)
+    styles = style_rows(layers, currency)
     write_geopackage(
         layers,
         paths.geopackage,
         descriptions=field_descriptions(currency),
-        styles=style_rows(layers, currency),
-        run_info=provenance(paths, cfg),
+        styles=styles,
+        run_info=run_info,
     )
     log.info(
-        "wrote %s: %s",
+        "wrote %s (run %s): %s",
         paths.geopackage,
+        run_id,
         ", ".join(f"{name} {len(gdf)}" for name, gdf in layers.items()),
     )
+    write_qgis_project(
+        paths.qgis_project,
+        project_layers(layers, styles),
+        gpkg=paths.geopackage,
+        crs=cfg.crs,
+        extent=layers_extent(layers, cfg.crs),
+        title=f"heatlink {paths.region}",
+    )
+    log.info("wrote %s", paths.qgis_project)

@@ -680,8 +680,9 @@ def test_assess_links_keeps_unrouted_pairs_and_names_costs_by_currency():
     )
     assert set(names.values()) <= set(fields)
     assert layer_fields("EUR") == LAYERS
-    # every links field but those of routing and allocation comes from assess_links
+    # every links field but those of routing, allocation and export comes from assess_links
     later = {
+        "run_id",
         "sink_id",
         "sink_kind",
         "civils_factor",

@@ -162,6 +162,7 @@ def _networks_layers(n: int = 2) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
                 "capex_saving_pct": 100 * (1 - capex / p2p_capex),
                 "method": "milp" if i == 0 else "heuristic",
                 "optimality_gap_pct": 0.4 if i == 0 else None,
+                "run_id": "0123456789abcdef",  # the export stamps every layer with its run
                 "geometry": MultiLineString([line]),
             }
         )
