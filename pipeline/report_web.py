@@ -240,7 +240,7 @@ def dn_classes(dn: pd.Series) -> tuple[np.ndarray, list[dict]]:
     --------
     >>> index, classes = dn_classes(pd.Series([200, 50, 200]))
     >>> index.tolist(), [(c["label"], c["weight"]) for c in classes]
-    ([1, 0, 1], [('DN50', 2.7), ('DN200', 5.1)])
+    ([1, 0, 1], [('pipe DN50', 2.7), ('pipe DN200', 5.1)])
     """
     sizes = sorted(int(d) for d in dn.dropna().unique())
     steps = np.linspace(0, len(DN_COLOURS) - 1, max(len(sizes), 1)).round().astype(int)
@@ -248,7 +248,7 @@ def dn_classes(dn: pd.Series) -> tuple[np.ndarray, list[dict]]:
         {
             "color": DN_COLOURS[step],
             "weight": round(maps._dn_width(size) * 4 / 3, 1),  # points to CSS pixels
-            "label": f"DN{size}",
+            "label": f"pipe DN{size}",
         }
         for size, step in zip(sizes, steps, strict=False)
     ]

@@ -105,10 +105,10 @@ def test_network_pipes_are_classed_by_dn_smallest_first() -> None:
     pipes = layers["network_pipes"]
     layers["network_pipes"] = pipes.assign(dn=np.where(np.arange(len(pipes)) % 2, 200, 50))
     layer = _layer(map_data(layers, grid_roads(), currency="GBP"), "network_pipes")
-    assert [c["label"] for c in layer["classes"]] == ["DN50", "DN200"]
+    assert [c["label"] for c in layer["classes"]] == ["pipe DN50", "pipe DN200"]
     assert layer["classes"][0]["weight"] < layer["classes"][1]["weight"]
     for f in layer["features"]:
-        assert layer["classes"][f["properties"]["_k"]]["label"] == f"DN{f['properties']['dn']}"
+        assert layer["classes"][f["properties"]["_k"]]["label"] == f"pipe DN{f['properties']['dn']}"
 
 
 def _road_image(data: dict) -> np.ndarray:
