@@ -33,7 +33,7 @@ GPKG := $(O)/heat_links.gpkg
 STAGES_MK := $(I)/stages.mk
 
 # Goals that need a valid REGION and the region's rules.
-REGION_GOALS := all clean $(GPKG) $(O)/report.html
+REGION_GOALS := all clean $(GPKG) $(O)/report.html $(O)/heat_links.qgz
 ifneq ($(filter $(REGION_GOALS) data/% outputs/%,$(MAKECMDGOALS)),)
 ifeq ($(filter $(REGION),$(REGIONS)),)
 $(error Unknown REGION '$(REGION)'. Known regions: $(REGIONS). To run your own, add data/regions/$(REGION).yml or use `heatlink all --config FILE`)
@@ -62,8 +62,9 @@ REPORT := $(O)/report.html
 # runs go through the stage rules and rerun only what changed.
 FRESH_RUN := $(if $(wildcard $(I)/sources.parquet),,fresh-run)
 
-all: $(FRESH_RUN) $(REPORT) ## run every stage for REGION and print the paths of its outputs
+all: $(FRESH_RUN) $(REPORT) $(O)/heat_links.qgz ## run every stage for REGION and print the paths of its outputs
 	@echo "GeoPackage: $(GPKG)"
+	@echo "QGIS:       $(O)/heat_links.qgz"
 	@echo "Report:     $(REPORT)"
 	@echo "Links CSV:  $(O)/links.csv"
 	@echo "Networks:   $(O)/networks.csv"
