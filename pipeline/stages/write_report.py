@@ -45,6 +45,7 @@ from typing import NamedTuple
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from pipeline import __version__
 from pipeline import report_maps as maps
@@ -240,6 +241,9 @@ def sources_section(
     for the :data:`MAX_SOURCE_MAPS` sources that send most heat (drawing hundreds of maps
     would take minutes)."""
     table = _sources_table(layers)
+    table["why_no_candidate"] = why_no_candidate(
+        table, layers["sources"], _sink_shapes(layers), reach_m=cfg.routing.max_link_length_m
+    )
     ranked = table.assign(
         has_candidate=(table["viable_links"] + table["rejected"]) > 0
     ).sort_values(
@@ -291,6 +295,56 @@ def _sources_table(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
             "rejected": ids.map(rejected["site_id"].value_counts()).fillna(0).to_numpy(int),
         }
     )
+
+
+def _sink_shapes(layers: dict[str, gpd.GeoDataFrame]) -> gpd.GeoDataFrame:
+    """The demand zones and existing networks, with their ids as ``sink_id``."""
+    parts = [
+        layers[name].rename(columns={column: "sink_id"})[["sink_id", "geometry"]]
+        for name, column in (("demand_zones", "zone_id"), ("existing_networks", "network_id"))
+        if name in layers and len(layers[name])
+    ]
+    if not parts:
+        return gpd.GeoDataFrame({"sink_id": []}, geometry=[], crs=layers["sources"].crs)
+    return gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), crs=layers["sources"].crs)
+
+
+def why_no_candidate(
+    table: pd.DataFrame, sources: gpd.GeoDataFrame, sinks: gpd.GeoDataFrame, *, reach_m: float
+) -> np.ndarray:
+    """For each source of ``table`` without a candidate link, why: no sink within the
+    straight-line reach of routing, and the nearest sink with its distance; empty for
+    the others.
+
+    Examples
+    --------
+    >>> from shapely.geometry import Point, box
+    >>> sources = gpd.GeoDataFrame({"site_id": ["S1", "S2"]},
+    ...     geometry=[Point(0, 0), Point(9000, 0)], crs=27700)
+    >>> sinks = gpd.GeoDataFrame({"sink_id": ["Z0007"]},
+    ...     geometry=[box(4200, -50, 4300, 50)], crs=27700)
+    >>> table = pd.DataFrame({"site_id": ["S1", "S2"], "viable_links": [0, 1],
+    ...     "rejected": [0, 0]})
+    >>> why_no_candidate(table, sources, sinks, reach_m=3000).tolist()
+    ['no zone or network within 3,000 m; the nearest is Z0007 at 4.2 km', '']
+    """
+    none = (table["viable_links"] + table["rejected"]).to_numpy() == 0
+    out = np.full(len(table), "", dtype=object)
+    if not none.any():
+        return out
+    geoms = sources.set_index("site_id").geometry.reindex(table["site_id"][none]).to_numpy()
+    if not len(sinks):
+        out[none] = "no demand zone or existing network in the region"
+        return out
+    near, dist = shapely.STRtree(sinks.geometry.to_numpy()).query_nearest(
+        geoms, return_distance=True, all_matches=False
+    )
+    ids = sinks["sink_id"].to_numpy()[near[1]]
+    out[np.flatnonzero(none)[near[0]]] = [
+        f"no zone or network within {reach_m:,.0f} m; the nearest is {i} at {d / 1000:.1f} km"
+        for i, d in zip(ids, dist, strict=True)
+    ]
+    return out
 
 
 def _by_site(links: gpd.GeoDataFrame) -> dict[str, gpd.GeoDataFrame]:

@@ -260,3 +260,20 @@ def test_source_map_is_fitted_to_the_sources_candidates() -> None:
         s1.geometry.x + 2500,
         s1.geometry.y + 2500,
     )
+
+
+def test_a_source_without_candidates_says_why(tmp_path):
+    """A source with no zone or network in straight-line reach says so, with the nearest
+    sink and its distance, instead of a row of zeros."""
+    from shapely.geometry import Point
+
+    layers = _layers()
+    far = layers["sources"].iloc[:1].assign(site_id="S9", geometry=[Point(X0 + 9000, Y0)])
+    layers["sources"] = gpd.GeoDataFrame(
+        pd.concat([layers["sources"], far], ignore_index=True), crs=layers["sources"].crs
+    )
+    page = write_report.sources_section(layers, grid_roads(), _config(tmp_path))
+    row = re.search(r"<tr>\s*<td>S9</td>.*?</tr>", page, flags=re.S).group(0)
+    assert "no zone or network within 2,000 m; the nearest is Z2 at 8.6 km" in row
+    s1 = re.search(r"<tr>\s*<td>S1</td>.*?</tr>", page, flags=re.S).group(0)
+    assert "nearest" not in s1
