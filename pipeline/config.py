@@ -48,6 +48,47 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
+BRITISH_NATIONAL_GRID = 27700
+# EPSG:27700's area of use (lon/lat): Great Britain, the Isle of Man and UK waters
+GB_BOUNDS_WGS84: Bbox = (-9.01, 49.75, 2.01, 61.01)
+# The island of Ireland inside those bounds, roughly (lon/lat): west of a line through
+# St George's Channel, the Irish Sea and the North Channel that leaves Pembrokeshire,
+# Galloway, Kintyre and Islay to the east. Northern Ireland uses the Irish grid.
+IRELAND_WGS84 = (
+    (-11.0, 51.2),
+    (-6.2, 51.2),
+    (-5.8, 53.5),
+    (-5.35, 54.3),
+    (-5.4, 54.8),
+    (-6.0, 55.3),
+    (-6.5, 55.5),
+    (-11.0, 55.5),
+)
+
+
+def in_great_britain(bbox_wgs84: Bbox) -> bool:
+    """Whether a lon/lat bbox lies inside Great Britain, where EPSG:27700 is the grid.
+
+    It must lie inside EPSG:27700's area of use (which takes in the Isle of Man but not
+    the Channel Islands) and not touch the island of Ireland.
+
+    Examples
+    --------
+    Edinburgh, Belfast and Helsinki:
+
+    >>> [in_great_britain(b) for b in [(-3.3, 55.9, -3.1, 56.0),
+    ...     (-6.0, 54.55, -5.8, 54.65), (24.8, 60.1, 25.1, 60.3)]]
+    [True, False, False]
+    """
+    from shapely.geometry import Polygon, box
+
+    w, s, e, n = bbox_wgs84
+    gw, gs, ge, gn = GB_BOUNDS_WGS84
+    if not (gw <= w and e <= ge and gs <= s and n <= gn):
+        return False
+    return not box(w, s, e, n).intersects(Polygon(IRELAND_WGS84))
+
+
 class RegionConfig(Section):
     """Where the region is and which projected CRS all geometry work uses."""
 
@@ -58,7 +99,8 @@ class RegionConfig(Section):
     )
     crs: str | int = Field(
         description="Projected CRS for all geometry work: an EPSG code, 'EPSG:27700', "
-        "or 'auto' for the UTM zone that pyproj picks from the bounding box."
+        "or 'auto': British National Grid (EPSG:27700) when the bounding box lies inside "
+        "Great Britain, else the UTM zone that pyproj picks from it."
     )
     bbox: tuple[float, float, float, float] | None = Field(
         default=None,
@@ -133,10 +175,13 @@ class RegionConfig(Section):
         return t.transform_bounds(*self.bbox)
 
     def projected_crs(self) -> CRS:
-        """The region's projected CRS, resolving 'auto' to the UTM zone of the bbox."""
+        """The region's projected CRS, resolving 'auto' to British National Grid for a
+        bbox inside Great Britain (:func:`in_great_britain`), else the bbox's UTM zone."""
         if self.crs != "auto":
             return _parse_crs(self.crs)
         w, s, e, n = self.bbox_wgs84()
+        if in_great_britain((w, s, e, n)):
+            return CRS.from_epsg(BRITISH_NATIONAL_GRID)
         lon, lat = (w + e) / 2, (s + n) / 2
         infos = query_utm_crs_info(
             datum_name="WGS 84", area_of_interest=AreaOfInterest(lon, lat, lon, lat)
@@ -470,7 +515,8 @@ class ExistingNetworksConfig(Section):
 
 
 class ZonesConfig(Section):
-    """Thresholds of the Hotmaps district-heating potential-area method."""
+    """Demand zones: drawn from the heat map by the Hotmaps district-heating potential-area
+    method, or given as polygons; and the linear heat density classes of every zone."""
 
     min_cell_density_mwh_per_ha: Positive = Field(
         default=333.0, description="Keep cells at or above this heat density (Hotmaps: 333)."
@@ -485,6 +531,44 @@ class ZonesConfig(Section):
         default=2000.0,
         description="Peak demand = annual demand / full-load hours (assumption, 2000-2500 h).",
     )
+    path: Path | None = Field(
+        default=None,
+        description="Given zones: a polygon layer GDAL reads (e.g. the pilot heat network "
+        "zones, EPSG:27700). Each zone's demand is the heat map's sum over it; "
+        "min_cell_density_mwh_per_ha, min_zone_demand_mwh and close_gaps are then not used. "
+        "When not set, zones come from the heat map.",
+    )
+    layer: str | None = Field(default=None, description="Layer of path when it has several.")
+    id_column: str | None = Field(
+        default=None,
+        description="Column of path holding each zone's identifier; it becomes zone_id. "
+        "Required with path.",
+    )
+    lhd_baseline_kwh_per_m: Positive = Field(
+        default=4000.0,
+        description="Linear heat density (annual demand per metre of followable road in the "
+        "zone) from which a zone is 'baseline' (Scotland's First National Assessment: 4,000).",
+    )
+    lhd_stringent_kwh_per_m: Positive = Field(
+        default=8000.0,
+        description="Linear heat density from which a zone is 'stringent' (Scotland's First "
+        "National Assessment: 8,000).",
+    )
+
+    @model_validator(mode="after")
+    def _given_zones(self) -> ZonesConfig:
+        if self.path is not None and self.id_column is None:
+            raise ValueError(
+                "zones.path needs zones.id_column, the column holding each zone's identifier"
+            )
+        if self.path is None and (self.id_column is not None or self.layer is not None):
+            raise ValueError("zones.id_column and zones.layer need zones.path (given zones)")
+        if self.lhd_stringent_kwh_per_m < self.lhd_baseline_kwh_per_m:
+            raise ValueError(
+                f"lhd_stringent_kwh_per_m ({self.lhd_stringent_kwh_per_m:g}) must be at least "
+                f"lhd_baseline_kwh_per_m ({self.lhd_baseline_kwh_per_m:g})"
+            )
+        return self
 
 
 class DemandProfileConfig(Section):

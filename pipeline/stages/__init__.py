@@ -91,9 +91,11 @@ STAGES: tuple[Stage, ...] = (
     ),
     Stage(
         "build_demand_zones",
-        reads=("heat_demand",),
+        reads=("heat_demand", "roads"),
         writes=("demand_zones",),
         config=("region", "zones"),
+        input_files_of=("zones",),
+        package_files=(*READERS, "pipeline/engineering/zoning.py"),
     ),
     Stage(
         "ingest_heat_networks",
