@@ -1018,6 +1018,93 @@ class ViabilityConfig(Section):
     )
 
 
+class FactorRange(Section):
+    """A range of factors on an assumption's central value, with its source."""
+
+    low: Annotated[float, Field(gt=0, le=1)] = Field(
+        description="Smallest factor on the central value (at most 1)."
+    )
+    high: Annotated[float, Field(ge=1)] = Field(
+        description="Largest factor on the central value (at least 1)."
+    )
+    source: str = Field(description="Where the range comes from.")
+
+    @property
+    def bounds(self) -> tuple[float, float]:
+        """(low, high)."""
+        return (self.low, self.high)
+
+
+class UncertaintyConfig(Section):
+    """The Monte Carlo bands on every link and network (docs/methodology.md, Uncertainty).
+
+    Each range is a factor on the central value, drawn uniformly in each draw and shared by
+    every link and network of the region.
+    """
+
+    draws: Annotated[int, Field(ge=0, le=100_000)] = Field(
+        default=1000, description="Monte Carlo draws; 0 leaves the band fields empty."
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(
+        default=0, description="Seed of the draws: the same seed gives the same bands."
+    )
+    heat_pump_efficiency: FactorRange = Field(
+        default=FactorRange(
+            low=0.85,
+            high=1.10,
+            source="Carnot efficiency 0.47-0.60 about the 0.55 default: the 0.50-0.55 of the "
+            "engineering reference (single-stage machines) widened by about 0.05 each way "
+            "(assumption).",
+        ),
+        description="Heat pump's Carnot (or Lorenz) efficiency; COP follows it.",
+    )
+    electricity_price: FactorRange = Field(
+        default=FactorRange(
+            low=0.6,
+            high=1.6,
+            source="About 90-240 EUR/MWh about the 150 default: the spread of European "
+            "non-household electricity prices in recent years (assumption).",
+        ),
+        description="Electricity price of the heat pumps and pumps.",
+    )
+    grid_factor: FactorRange = Field(
+        default=FactorRange(
+            low=0.6,
+            high=1.4,
+            source="The low and high trajectories of the DESNZ grid-electricity projections "
+            "about the central one (Green Book supplementary guidance, valuation of energy "
+            "use and greenhouse gas emissions; an approximate reading, assumption).",
+        ),
+        description="Grid electricity carbon factor.",
+    )
+    capex: FactorRange = Field(
+        default=FactorRange(
+            low=0.7,
+            high=1.5,
+            source="Estimate classes of a screening study run from -30 % to +50 % "
+            "(AACE International recommended practice 18R-97, class 4).",
+        ),
+        description="Capital cost, with the O&M that follows it.",
+    )
+    zone_demand: FactorRange = Field(
+        default=FactorRange(
+            low=0.8,
+            high=1.2,
+            source="Heat-demand maps at zone scale, +-20 % (issue 13; assumption).",
+        ),
+        description="Annual heat demand of the sinks.",
+    )
+    load_factor: FactorRange = Field(
+        default=FactorRange(
+            low=0.7,
+            high=1.1,
+            source="Data-centre load against the assumed utilisation: halls fill over years "
+            "and rarely run above plan (assumption).",
+        ),
+        description="Load factor of the data centres: the heat their sources give.",
+    )
+
+
 class RegionFile(Section):
     """A whole region file."""
 
@@ -1038,6 +1125,7 @@ class RegionFile(Section):
     cost: CostConfig = CostConfig()
     viability: ViabilityConfig = ViabilityConfig()
     network_design: NetworkDesignConfig = NetworkDesignConfig()
+    uncertainty: UncertaintyConfig = UncertaintyConfig()
 
     @cached_property
     def crs(self) -> CRS:

@@ -129,6 +129,7 @@ STAGES: tuple[Stage, ...] = (
             "viability",
             "distribution",
             "existing_networks",
+            "uncertainty",
         ),
         input_files_of=("demand_profile", "source_profile"),
         package_files=(
@@ -175,6 +176,8 @@ STAGES: tuple[Stage, ...] = (
             "carbon",
             "cost",
             "existing_networks",
+            "viability",
+            "uncertainty",
         ),
         package_files=("pipeline/engineering/*.py", "pipeline/data/*.csv"),
     ),

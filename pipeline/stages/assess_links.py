@@ -14,8 +14,8 @@ Outputs
     ``too_small``, in that order). Cost fields carry the currency in their names.
 Config keys
     ``network.*``, ``pipes.*``, ``heat_pump.*``, ``carbon.*``, ``cost.*``,
-    ``viability.*``, ``distribution.*``; ``demand_profile.*`` and ``source_profile.*``
-    (the year's shapes),
+    ``viability.*``, ``distribution.*``, ``uncertainty.*`` (the bands);
+    ``demand_profile.*`` and ``source_profile.*`` (the year's shapes),
     ``region.bbox`` (the nearest climate series); ``existing_networks.annual_demand_mwh``,
     ``.supply_temp_c`` and ``.return_temp_c`` for links to existing networks.
 
@@ -39,7 +39,10 @@ Method (``docs/methodology.md`` gives every formula and source)
     (pipe, heat pump by size, stations), O&M, electricity and LCOH to the zone's edge,
     every price brought once to the output currency and price year. Add distribution
     cost: the zone's own network per MWh from its heat density, and the delivered LCOH.
-    Apply viability rules. Fill candidates:
+    Apply viability rules. Add uncertainty bands: with the design held at the central
+    case, seeded draws of the uncertain assumptions give the 10th, 50th and 90th
+    percentiles of the LCOH and the CO2 saving and the share of draws in which every rule
+    holds. Fill candidates:
     the link fields on every candidate, missing where the pair was not routed.
 """
 
@@ -51,6 +54,7 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from pipeline.config import (
     CarbonConfig,
@@ -63,6 +67,7 @@ from pipeline.config import (
     PipesConfig,
     RegionFile,
     SourceProfileConfig,
+    UncertaintyConfig,
     ViabilityConfig,
 )
 from pipeline.data import load_pipe_catalogue, load_twin_casings
@@ -104,6 +109,15 @@ from pipeline.engineering.profile import (
     YearShapes,
     annual_heat_balance_mwh,
     share_pct,
+)
+from pipeline.engineering.uncertainty import (
+    CentralCase,
+    Outcomes,
+    Ranges,
+    draw_factors,
+    percentile_bands,
+    propagate,
+    share_of_draws,
 )
 from pipeline.engineering.viability import (
     REASON_SEPARATOR,
@@ -196,6 +210,7 @@ class AssessmentConfig:
     demand_profile: DemandProfileConfig = DemandProfileConfig()
     source_profile: SourceProfileConfig = SourceProfileConfig()
     distribution: DistributionConfig = DistributionConfig()
+    uncertainty: UncertaintyConfig = UncertaintyConfig()
 
     @classmethod
     def from_region(cls, cfg: RegionFile) -> AssessmentConfig:
@@ -211,6 +226,7 @@ class AssessmentConfig:
             demand_profile=cfg.demand_profile,
             source_profile=cfg.source_profile,
             distribution=cfg.distribution,
+            uncertainty=cfg.uncertainty,
         )
 
 
@@ -297,6 +313,7 @@ def assess_links(
     links = cost_links(links, cfg.heat_pump, cfg.cost)
     links = add_distribution_cost(links, cfg.distribution, cfg.cost)
     links = apply_viability_rules(links, cfg.viability)
+    links = add_uncertainty_bands(links, cfg)
     return fill_candidates(
         candidates, routed, links, currency=cfg.cost.currency, series=cfg.pipes.series
     )
@@ -663,22 +680,17 @@ def cost_with_pipe_capex(
         "stations": links["design_heat_mw"].to_numpy(dtype=float) * station_eur_per_mw * dea,
     }
     with_heat_pump = ~np.isnan(links["cop"].to_numpy(dtype=float))
-    om = (
+    fixed_om = (
         capex["pipe"] * cost.pipe_om_fraction_per_yr
         + hp_mw * heat_pump.fixed_om_eur_per_mw_yr * dea
-        + np.where(with_heat_pump, links["heat_sent_mwh"].to_numpy(), 0.0)
+    )
+    variable_om = (
+        np.where(with_heat_pump, links["heat_sent_mwh"].to_numpy(), 0.0)
         * heat_pump.variable_om_eur_per_mwh
         * dea
     )
-    electricity_cost = (
-        links["electricity_mwh"].to_numpy()
-        * cost.electricity_price_per_mwh
-        * to_output_prices(
-            cost,
-            cost.electricity_price_currency,
-            cost.electricity_price_year or cost.price_year,
-        )
-    )
+    om = fixed_om + variable_om
+    electricity_cost = links["electricity_mwh"].to_numpy() * electricity_price_per_mwh(cost)
     annualised = annualised_capex_per_yr(
         {k: np.nan_to_num(v) for k, v in capex.items()},
         {
@@ -704,7 +716,23 @@ def cost_with_pipe_capex(
             names["om_cost"]: om,
             names["electricity_cost"]: electricity_cost,
             names["lcoh"]: np.where(np.isnan(capex["pipe"]), np.nan, lcoh),
+            # for the bands (add_uncertainty_bands): the cost that follows capex, and not
+            "fixed_cost_per_yr": annualised + np.nan_to_num(fixed_om),
+            "variable_om_per_yr": np.nan_to_num(variable_om),
         }
+    )
+
+
+def electricity_price_per_mwh(cost: CostConfig) -> float:
+    """The electricity price in the output currency and price year.
+
+    Examples
+    --------
+    >>> round(electricity_price_per_mwh(CostConfig(electricity_price_per_mwh=100.0)), 2)
+    100.0
+    """
+    return cost.electricity_price_per_mwh * to_output_prices(
+        cost, cost.electricity_price_currency, cost.electricity_price_year or cost.price_year
     )
 
 
@@ -739,6 +767,147 @@ def add_distribution_cost(
             names["lcoh_delivered"]: links[names["lcoh"]].to_numpy() + per_mwh,
         }
     )
+
+
+def band_field_names(currency: str) -> dict[str, str]:
+    """Output names of the uncertainty bands for a currency code.
+
+    Examples
+    --------
+    >>> list(band_field_names("GBP").values())[:2]
+    ['lcoh_gbp_per_mwh_p10', 'lcoh_gbp_per_mwh_p50']
+    """
+    cur = currency.lower()
+    return {
+        **{f"lcoh_p{p}": f"lcoh_{cur}_per_mwh_p{p}" for p in (10, 50, 90)},
+        **{f"co2_p{p}": f"co2_saved_t_per_yr_p{p}" for p in (10, 50, 90)},
+        "prob_viable": "prob_viable",
+    }
+
+
+BAND_CELLS = 4_000_000
+"""Rows × draws the bands work on at once (a few arrays of this many floats)."""
+
+
+def add_uncertainty_bands(links: gpd.GeoDataFrame, cfg: AssessmentConfig) -> gpd.GeoDataFrame:
+    """Add each link's bands (:func:`band_field_names`): the 10th, 50th and 90th
+    percentiles of its transmission LCOH and annual CO2 saving over ``uncertainty.draws``
+    seeded draws, and ``prob_viable``, the share of draws in which every viability rule
+    holds (:mod:`pipeline.engineering.uncertainty`); empty where the link has no LCOH."""
+    factors = draw_factors(
+        uncertainty_ranges(cfg.uncertainty), draws=cfg.uncertainty.draws, seed=cfg.uncertainty.seed
+    )
+    central = central_case(links, cfg.pipes, cfg.cost, sink_demand_mwh=links["sink_demand_mwh"])
+    limits = viability_limits(cfg.viability)
+    spur = np.fmax(links["site_spur_m"].to_numpy(float), links["zone_spur_m"].to_numpy(float))
+    has_pipe = ~np.isnan(links["dn"].to_numpy(dtype=float))
+    length = links["route_length_m"].to_numpy(dtype=float)
+    step = max(1, BAND_CELLS // max(cfg.uncertainty.draws, 1))
+    parts = []
+    for start in tqdm(
+        range(0, len(links), step),
+        desc="uncertainty bands",
+        unit=" chunks",
+        leave=False,
+        disable=None,
+    ):
+        rows = slice(start, start + step)
+        out = propagate(_rows(central, rows), factors, **carbon_factors(cfg.carbon))
+        holds = draws_viable(out, length[rows], limits, spur_m=spur[rows], has_pipe=has_pipe[rows])
+        parts.append(band_columns(out, holds))
+    names = band_field_names(cfg.cost.currency)
+    lcoh = links[cost_field_names(cfg.cost.currency)["lcoh"]].to_numpy(dtype=float)
+    return links.assign(
+        **{
+            name: np.where(
+                np.isnan(lcoh), np.nan, np.concatenate([p[key] for p in parts] or [lcoh[:0]])
+            )
+            for key, name in names.items()
+        }
+    )
+
+
+def uncertainty_ranges(uncertainty: UncertaintyConfig) -> Ranges:
+    """The ranges of the ``uncertainty`` section as factors on the central values."""
+    return Ranges(
+        efficiency=uncertainty.heat_pump_efficiency.bounds,
+        electricity_price=uncertainty.electricity_price.bounds,
+        grid_factor=uncertainty.grid_factor.bounds,
+        capex=uncertainty.capex.bounds,
+        demand=uncertainty.zone_demand.bounds,
+        load_factor=uncertainty.load_factor.bounds,
+    )
+
+
+def carbon_factors(carbon: CarbonConfig) -> dict[str, float]:
+    """The carbon keywords of :func:`~pipeline.engineering.uncertainty.propagate`."""
+    return {
+        "gas_factor_kg_per_kwh": carbon.gas_factor_kg_per_kwh,
+        "boiler_efficiency": carbon.boiler_efficiency,
+        "grid_factor_kg_per_kwh": carbon.grid_factor_kg_per_kwh,
+    }
+
+
+def central_case(
+    rows: pd.DataFrame, pipes: PipesConfig, cost: CostConfig, *, sink_demand_mwh: object
+) -> CentralCase:
+    """The central figures of costed rows (:func:`cost_with_pipe_capex`), links or the
+    sources of a designed network, that the draws scale."""
+
+    def col(name: str) -> np.ndarray:
+        return np.nan_to_num(rows[name].to_numpy(dtype=float))
+
+    return CentralCase(
+        heat_sent_mwh=col("heat_sent_mwh"),
+        heat_loss_mwh=col("annual_heat_loss_mwh"),
+        source_limit_mwh=col("heat_pump_output_mw") * pipes.source_hours_h,
+        sink_demand_mwh=np.asarray(sink_demand_mwh, dtype=float),
+        capacity_mwh=col("design_heat_mw") * HOURS_PER_YEAR,
+        hp_electricity_mwh=col("hp_electricity_mwh"),
+        pump_electricity_mwh=col("pump_electricity_mwh"),
+        fixed_cost_per_yr=col("fixed_cost_per_yr"),
+        variable_om_per_yr=col("variable_om_per_yr"),
+        electricity_price_per_mwh=np.full(len(rows), electricity_price_per_mwh(cost)),
+    )
+
+
+def draws_viable(
+    out: Outcomes,
+    length_m: np.ndarray,
+    limits: ViabilityLimits,
+    *,
+    spur_m: np.ndarray | float = 0.0,
+    has_pipe: np.ndarray | bool = True,
+) -> np.ndarray:
+    """Whether every viability rule holds in each draw of each row (rows × draws)."""
+    sent = out.heat_sent_mwh
+    fails = failed_rules(
+        spur_m=np.asarray(spur_m, dtype=float)[..., None],
+        has_pipe=np.asarray(has_pipe, dtype=bool)[..., None],
+        heat_loss_pct=share_pct(out.heat_loss_mwh, sent),
+        linear_heat_density_mwh_per_m=linear_heat_density_mwh_per_m(
+            out.delivered_heat_mwh, np.asarray(length_m, dtype=float)[:, None]
+        ),
+        delivered_heat_mwh=out.delivered_heat_mwh,
+        limits=limits,
+    )
+    return ~np.logical_or.reduce(list(fails.values()))
+
+
+def band_columns(out: Outcomes, holds: np.ndarray) -> dict[str, np.ndarray]:
+    """The band values of :func:`band_field_names`'s keys from a set of draws."""
+    lcoh = percentile_bands(out.lcoh_per_mwh)
+    co2 = percentile_bands(out.co2_saved_t_per_yr)
+    return {
+        **{f"lcoh_p{p}": v for p, v in lcoh.items()},
+        **{f"co2_p{p}": v for p, v in co2.items()},
+        "prob_viable": share_of_draws(holds),
+    }
+
+
+def _rows(central: CentralCase, rows: slice) -> CentralCase:
+    """The central case of some rows."""
+    return CentralCase(**{k: np.asarray(v)[rows] for k, v in vars(central).items()})
 
 
 def to_output_prices(cost: CostConfig, currency: str, price_year: int) -> float:
@@ -790,14 +959,19 @@ def apply_viability_rules(links: gpd.GeoDataFrame, viability: ViabilityConfig) -
         heat_loss_pct=links["heat_loss_pct"].to_numpy(),
         linear_heat_density_mwh_per_m=links["linear_heat_density_mwh_per_m"].to_numpy(),
         delivered_heat_mwh=links["delivered_heat_mwh"].to_numpy(),
-        limits=ViabilityLimits(
-            max_spur_m=viability.max_spur_m,
-            max_heat_loss_pct=viability.max_heat_loss_pct,
-            min_linear_heat_density_mwh_per_m=viability.min_linear_heat_density_mwh_per_m,
-            min_delivered_heat_mwh=viability.min_delivered_heat_mwh,
-        ),
+        limits=viability_limits(viability),
     )
     return links.assign(reason=join_reasons(fails))
+
+
+def viability_limits(viability: ViabilityConfig) -> ViabilityLimits:
+    """The limits of the ``viability`` section."""
+    return ViabilityLimits(
+        max_spur_m=viability.max_spur_m,
+        max_heat_loss_pct=viability.max_heat_loss_pct,
+        min_linear_heat_density_mwh_per_m=viability.min_linear_heat_density_mwh_per_m,
+        min_delivered_heat_mwh=viability.min_delivered_heat_mwh,
+    )
 
 
 def fill_candidates(
@@ -812,7 +986,11 @@ def fill_candidates(
     ``pipe_series`` and ``twin`` of each pipe, and the links' ``reason``; without the
     source and zone columns that :func:`join_sources_and_zones` added."""
     out = candidates.copy()
-    for name in (*LINK_FIELDS, *cost_field_names(currency).values()):
+    for name in (
+        *LINK_FIELDS,
+        *cost_field_names(currency).values(),
+        *band_field_names(currency).values(),
+    ):
         values = links[name].to_numpy()
         out[name] = _column(out.index, routed, values, "Int64" if name == "dn" else "float64")
     out["pipe_series"] = pd.Series(series, index=out.index, dtype="Int64").where(routed)

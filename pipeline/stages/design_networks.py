@@ -16,7 +16,8 @@ Outputs
 Config keys
     ``network_design.*`` (method, MILP guard and time limit, consumers per zone, search
     margin); ``network.*``, ``pipes.*``, ``heat_pump.*``, ``carbon.*`` and ``cost.*`` as
-    for the links; ``existing_networks.annual_demand_mwh`` (consumers of a network sink).
+    for the links; ``existing_networks.annual_demand_mwh`` (consumers of a network sink);
+    ``viability.*`` and ``uncertainty.*`` for the bands.
 
 Method
     1. Networks: the connected components of the recommended links, sources and sinks
@@ -42,6 +43,9 @@ Method
     6. Point to point: each replaced link laid out alone by the same method on the same
        graph, for its allocated heat, and costed by the same steps: the difference to the
        network is what shared trenches save.
+    7. Bands: each network's sources drawn as the links are
+       (:func:`~pipeline.stages.assess_links.add_uncertainty_bands`) and summed; the
+       viability rules on the network's totals give ``prob_viable``.
 """
 
 from __future__ import annotations
@@ -69,6 +73,8 @@ from pipeline.config import (
     NetworkDesignConfig,
     PipesConfig,
     RegionFile,
+    UncertaintyConfig,
+    ViabilityConfig,
 )
 from pipeline.data import load_pipe_catalogue, load_twin_casings
 from pipeline.engineering.heat_loss import annual_heat_loss_mwh
@@ -82,19 +88,27 @@ from pipeline.engineering.network_design import (
     heuristic_layout,
 )
 from pipeline.engineering.profile import share_pct
+from pipeline.engineering.uncertainty import draw_factors, propagate
 from pipeline.errors import InputError
 from pipeline.io import read_geoparquet, write_geoparquet
 from pipeline.paths import RegionPaths
 from pipeline.stages.assess_links import (
     _pipe_cost_eur_per_m,
     add_pumping_electricity,
+    band_columns,
+    band_field_names,
+    carbon_factors,
+    central_case,
     choose_pipe,
     cost_field_names,
     cost_with_pipe_capex,
     count_carbon_saving,
+    draws_viable,
     estimate_heat_loss,
     lift_with_heat_pump,
     pipe_capex,
+    uncertainty_ranges,
+    viability_limits,
 )
 
 if TYPE_CHECKING:
@@ -138,6 +152,7 @@ NETWORK_COLUMNS = [
     "lcoh_delivered_eur_per_mwh",
     "co2_saved_t_per_yr",
     "co2_saved_t_lifetime",
+    *band_field_names("EUR").values(),
     "p2p_trench_length_m",
     "p2p_capex_eur",
     "trench_saving_pct",
@@ -182,6 +197,8 @@ class DesignConfig:
     carbon: CarbonConfig = CarbonConfig()
     cost: CostConfig = CostConfig()
     existing_networks: ExistingNetworksConfig | None = None
+    viability: ViabilityConfig = ViabilityConfig()
+    uncertainty: UncertaintyConfig = UncertaintyConfig()
 
     @classmethod
     def from_region(cls, cfg: RegionFile) -> DesignConfig:
@@ -194,6 +211,8 @@ class DesignConfig:
             carbon=cfg.carbon,
             cost=cfg.cost,
             existing_networks=cfg.existing_networks,
+            viability=cfg.viability,
+            uncertainty=cfg.uncertainty,
         )
 
 
@@ -894,6 +913,7 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
     args = (data.sources, data.catalogue, data.twin_casings, cfg)
     costed, p2p = cost_layout(designed, *args), cost_layout(alone, *args)
     nets = summarise_all(groups, designed, costed, p2p, names)
+    add_network_bands(nets, costed.feeds, cfg)
     for row in nets:
         log.info(
             "%s: %s to %s: %.0f m of trench against %.0f m point to point (%.1f %% saved), "
@@ -911,6 +931,27 @@ def design_networks(data: Inputs, cfg: DesignConfig) -> tuple[gpd.GeoDataFrame, 
         )
     networks = gpd.GeoDataFrame(pd.DataFrame(nets)[[*net_cols, "geometry"]], crs=crs)
     return networks, _pipes_frame(costed.pipes, names, pipe_cols, crs)
+
+
+def add_network_bands(nets: list[dict], feeds: pd.DataFrame, cfg: DesignConfig) -> None:
+    """Add each network's bands (:func:`~pipeline.stages.assess_links.band_field_names`)
+    to its row: its sources' draws summed (LCOH = cost / delivered heat over the
+    network), and ``prob_viable`` with the link rules on the network's totals (heat loss,
+    heat per trench metre, heat delivered). A source's sink demand is its allocated heat."""
+    ids = [row["network_id"] for row in nets]
+    labels = pd.Index(ids).get_indexer(feeds["network_id"])
+    factors = draw_factors(
+        uncertainty_ranges(cfg.uncertainty), draws=cfg.uncertainty.draws, seed=cfg.uncertainty.seed
+    )
+    central = central_case(
+        feeds, cfg.pipes, cfg.cost, sink_demand_mwh=feeds["delivered_heat_mwh"].to_numpy(float)
+    )
+    out = propagate(central, factors, **carbon_factors(cfg.carbon)).summed(labels)
+    trench = np.array([row["trench_length_m"] for row in nets], dtype=float)
+    bands = band_columns(out, draws_viable(out, trench, viability_limits(cfg.viability)))
+    names = band_field_names(cfg.cost.currency)
+    for i, row in enumerate(nets):
+        row.update({names[key]: float(values[i]) for key, values in bands.items()})
 
 
 def lay_out(groups, data: Inputs, cfg: DesignConfig) -> tuple[list[Feed], list[Feed]]:

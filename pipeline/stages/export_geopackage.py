@@ -91,8 +91,8 @@ def layer_fields(currency: str) -> dict[str, tuple[str, list[str]]]:
 
     Examples
     --------
-    >>> [f for f in layer_fields("GBP")["links"][1] if f.startswith("lcoh")]
-    ['lcoh_transmission_gbp_per_mwh', 'lcoh_delivered_gbp_per_mwh']
+    >>> [f for f in layer_fields("GBP")["links"][1] if f.startswith("lcoh")][:3]
+    ['lcoh_transmission_gbp_per_mwh', 'lcoh_delivered_gbp_per_mwh', 'lcoh_gbp_per_mwh_p10']
     """
     fields = load_fields()
     cur = "_" + currency.lower()

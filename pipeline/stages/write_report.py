@@ -148,8 +148,24 @@ def _link_columns(links: pd.DataFrame) -> list[str]:
         "heat_loss_pct",
         _lcoh_column(links),
         *(c for c in links.columns if c.startswith("lcoh_delivered_")),
+        *_band_columns(links),
     )
     return [c for c in shown if c and c in links.columns]
+
+
+def _band_columns(table: pd.DataFrame) -> list[str]:
+    """The uncertainty bands a table shows: the 10th and 90th percentiles of the LCOH and
+    the CO2 saving, and ``prob_viable``, those of them that the table has.
+
+    Examples
+    --------
+    >>> _band_columns(pd.DataFrame(columns=["lcoh_gbp_per_mwh_p10", "lcoh_gbp_per_mwh_p50",
+    ...     "lcoh_gbp_per_mwh_p90", "prob_viable"]))
+    ['lcoh_gbp_per_mwh_p10', 'lcoh_gbp_per_mwh_p90', 'prob_viable']
+    """
+    lcoh = [c for c in table.columns if re.fullmatch(r"lcoh_[a-z]+_per_mwh_p(10|90)", c)]
+    shown = [*lcoh, "co2_saved_t_per_yr_p10", "co2_saved_t_per_yr_p90", "prob_viable"]
+    return [c for c in shown if c in table.columns]
 
 
 def _rejection_counts(rejected: pd.DataFrame) -> pd.Series:
@@ -488,7 +504,10 @@ NETWORKS_INTRO = (
     "of each zone; <code>lcoh_delivered</code> also counts the zone's own distribution "
     "network to the buildings (nothing for an existing network, whose distribution is "
     "built). <code>optimality_gap_pct</code> is empty for a heuristic design, which has no "
-    "proven bound.</p>"
+    "proven bound. The <code>_p10</code> and <code>_p90</code> columns bound the LCOH and "
+    "the CO2 saving over the uncertain assumptions, and <code>prob_viable</code> is the "
+    "share of draws in which every viability rule holds (docs/methodology.md, "
+    "Uncertainty).</p>"
 )
 
 
@@ -519,6 +538,7 @@ def _network_columns(networks: pd.DataFrame, cur: str) -> list[str]:
         f"lcoh_delivered_{cur}_per_mwh",
         "delivered_heat_mwh",
         "co2_saved_t_per_yr",
+        *_band_columns(networks),
         "method",
         "optimality_gap_pct",
     )
@@ -768,7 +788,8 @@ def links_table(layers: dict[str, gpd.GeoDataFrame]) -> pd.DataFrame:
 
 
 def networks_table(layers: dict[str, gpd.GeoDataFrame], currency: str) -> pd.DataFrame:
-    """The ``networks`` layer without geometry; only its header when the GeoPackage has none.
+    """The ``networks`` layer without geometry; only the contract's header (``fields.csv``)
+    when the GeoPackage has no network.
 
     Examples
     --------
@@ -776,7 +797,7 @@ def networks_table(layers: dict[str, gpd.GeoDataFrame], currency: str) -> pd.Dat
     ['trench_length_m', 'heat_pump_mw', 'capex_gbp']
     """
     networks = layers.get("networks")
-    if networks is None:
+    if networks is None or networks.empty:
         return pd.DataFrame(columns=layer_fields(currency)["networks"][1])
     return pd.DataFrame(networks.drop(columns=networks.geometry.name))
 
