@@ -71,6 +71,13 @@ POPUP_FIELDS: dict[str, tuple[str, ...]] = {
         "co2_saved_t_per_yr",
         "capex_eur",
         "lcoh_transmission_eur_per_mwh",
+        "lcoh_eur_per_mwh_p10",
+        "lcoh_eur_per_mwh_p50",
+        "lcoh_eur_per_mwh_p90",
+        "co2_saved_t_per_yr_p10",
+        "co2_saved_t_per_yr_p50",
+        "co2_saved_t_per_yr_p90",
+        "prob_viable",
         "lcoh_delivered_eur_per_mwh",
     ),
     "rejected_links": (

@@ -66,6 +66,16 @@ def test_every_layer_holds_its_features_with_their_main_fields_and_units() -> No
     first = link["features"][0]["properties"]
     assert first["link_id"] == "L1" and first["route_length_m"] == 500.0
     assert "lcoh_transmission_gbp_per_mwh" in first and "coverage_pct" not in first
+    # the uncertainty bands, where the layer has them (issue 13)
+    bands = _layers()
+    bands["links"] = bands["links"].assign(
+        lcoh_gbp_per_mwh_p10=40.0, lcoh_gbp_per_mwh_p90=90.0, prob_viable=0.8
+    )
+    banded = _layer(map_data(bands, grid_roads(), currency="GBP"), "recommended")
+    props = banded["features"][0]["properties"]
+    assert (props["lcoh_gbp_per_mwh_p10"], props["lcoh_gbp_per_mwh_p90"]) == (40.0, 90.0)
+    assert props["prob_viable"] == 0.8
+    assert banded["units"]["lcoh_gbp_per_mwh_p10"] == "GBP/MWh"
     assert link["units"]["route_length_m"] == "m"
     assert link["units"]["lcoh_transmission_gbp_per_mwh"] == "GBP/MWh"
     assert "link_id" not in link["units"]
