@@ -387,7 +387,7 @@ def pipe_capacity_mw(
 
 
 def size_pipes(
-    design_heat_mw: ArrayLike,
+    design_network_heat_mw: ArrayLike,
     catalogue: pd.DataFrame,
     *,
     supply_temp_c: float,
@@ -404,7 +404,7 @@ def size_pipes(
 
     Parameters
     ----------
-    design_heat_mw
+    design_network_heat_mw
         Design (peak) heat flow of each link, ≥ 0. A pandas Series keeps its index.
     catalogue
         Pipe catalogue of one series, with columns ``dn`` and ``inner_diameter_mm``
@@ -450,8 +450,8 @@ def size_pipes(
     """
     if not supply_temp_c > return_temp_c:
         raise ValueError("supply_temp_c must be above return_temp_c")
-    index = design_heat_mw.index if isinstance(design_heat_mw, pd.Series) else None
-    heat_mw = _nonnegative("design_heat_mw", design_heat_mw).reshape(-1)
+    index = design_network_heat_mw.index if isinstance(design_network_heat_mw, pd.Series) else None
+    heat_mw = _nonnegative("design_network_heat_mw", design_network_heat_mw).reshape(-1)
     missing = {"dn", "inner_diameter_mm"} - set(catalogue.columns)
     if missing:
         raise ValueError(f"catalogue lacks column(s) {sorted(missing)}")

@@ -8,7 +8,7 @@ Inputs
     ``heat_networks.parquet`` in ``data/interim/<region>/``.
 Outputs
     ``data/interim/<region>/allocation.parquet``: for every viable link its ``link_id``,
-    ``allocated_heat_mw`` (heat-pump output: the heat the link sends into its pipe),
+    ``allocated_network_heat_mw`` (heat-pump output: the heat the link sends into its pipe),
     ``allocated_source_heat_mw`` (the waste heat that output takes from the site),
     ``recommended``, and the year of the allocation: ``allocated_delivered_heat_mwh`` and
     ``allocated_co2_saved_t_per_yr``.
@@ -21,7 +21,7 @@ Config keys
 Method
     The allocation counts heat on the network side of the heat pump, the heat a link
     sends into its pipe at supply temperature, in MW at design conditions. Set the
-    limits: each link carries up to its ``design_heat_mw``; a link's flow f takes
+    limits: each link carries up to its ``design_network_heat_mw``; a link's flow f takes
     f·(COP - 1)/COP of its site's waste heat (f itself where the source needs no heat
     pump), and a site gives at most its ``heat_available_mw``; each zone takes up to its
     ``peak_demand_mw`` and each existing network up to its configured capacity. Find
@@ -64,7 +64,12 @@ KW_PER_MW = 1000
 # a flow within 10 mW below a whole kW counts as that kW.
 SLACK_MW = 1e-9
 ROUNDING_KW = 1e-5
-ALLOCATION_COLUMNS = ["link_id", "allocated_heat_mw", "allocated_source_heat_mw", "recommended"]
+ALLOCATION_COLUMNS = [
+    "link_id",
+    "allocated_network_heat_mw",
+    "allocated_source_heat_mw",
+    "recommended",
+]
 YEAR_COLUMNS = ["allocated_delivered_heat_mwh", "allocated_co2_saved_t_per_yr"]
 
 
@@ -139,7 +144,7 @@ def allocate_heat(
     Parameters
     ----------
     links
-        Viable links with ``link_id``, ``site_id``, ``sink_id``, ``design_heat_mw``, the
+        Viable links with ``link_id``, ``site_id``, ``sink_id``, ``design_network_heat_mw``, the
         ``cost`` column (cost per MWh, or any per-unit cost to minimise) and ``cop``
         (NaN, or no column, where the source needs no heat pump).
     supply_mw
@@ -153,7 +158,7 @@ def allocate_heat(
 
     Returns
     -------
-    ``link_id``, ``allocated_heat_mw`` (heat-pump output the link carries),
+    ``link_id``, ``allocated_network_heat_mw`` (heat-pump output the link carries),
     ``allocated_source_heat_mw`` (the site's waste heat it takes) and ``recommended``.
 
     Examples
@@ -162,7 +167,7 @@ def allocate_heat(
     6 MW, Z2 the rest.
 
     >>> links = pd.DataFrame({"link_id": ["L1", "L2"], "site_id": ["S", "S"],
-    ...     "sink_id": ["Z1", "Z2"], "design_heat_mw": [6.0, 6.0], "lcoh": [30.0, 50.0]})
+    ...     "sink_id": ["Z1", "Z2"], "design_network_heat_mw": [6.0, 6.0], "lcoh": [30.0, 50.0]})
     >>> allocate_heat(links, {"S": 10.0}, {"Z1": 6.0, "Z2": 6.0}, cost="lcoh").values.tolist()
     [['L1', 6.0, 6.0, True], ['L2', 4.0, 4.0, True]]
 
@@ -170,7 +175,7 @@ def allocate_heat(
     output, all of which a 4.5 MW link carries:
 
     >>> hp = pd.DataFrame({"link_id": ["L1"], "site_id": ["S"], "sink_id": ["Z1"],
-    ...     "design_heat_mw": [4.5], "lcoh": [30.0], "cop": [3.0]})
+    ...     "design_network_heat_mw": [4.5], "lcoh": [30.0], "cop": [3.0]})
     >>> allocate_heat(hp, {"S": 3.0}, {"Z1": None}, cost="lcoh").values.tolist()
     [['L1', 4.5, 3.0, True]]
     """
@@ -189,7 +194,7 @@ def flow_limits(
     n = len(links)
     cop = links["cop"].to_numpy(dtype=float) if "cop" in links else np.full(n, np.nan)
     lift = np.asarray(heat_pump_output_mw(np.ones(n), cop), dtype=float).reshape(n)
-    design = np.nan_to_num(links["design_heat_mw"].to_numpy(dtype=float), nan=0.0)
+    design = np.nan_to_num(links["design_network_heat_mw"].to_numpy(dtype=float), nan=0.0)
     rows, b = [], []
     for site, members in links.groupby("site_id", sort=True).indices.items():
         supply = supply_mw.get(site, 0.0)
@@ -234,7 +239,7 @@ def allocation_table(link_ids: pd.Series, flow_mw: np.ndarray, lift: np.ndarray)
     return pd.DataFrame(
         {
             "link_id": link_ids.to_numpy(),
-            "allocated_heat_mw": allocated,
+            "allocated_network_heat_mw": allocated,
             "allocated_source_heat_mw": allocated / lift,
             "recommended": allocated > 0,
         },
@@ -282,22 +287,25 @@ def year_of_allocation(
     ...     "cop": [np.nan, np.nan], "heat_loss_w_per_m": [0.0, 0.0],
     ...     "route_length_m": [100.0, 100.0], "heat_sent_mwh": [8760.0, 8760.0],
     ...     "pump_electricity_mwh": [0.0, 0.0], "lcoh_transmission_eur_per_mwh": [20.0, 30.0]})
-    >>> allocation = pd.DataFrame({"link_id": ["L1", "L2"], "allocated_heat_mw": [1.0, 1.0]})
+    >>> allocation = pd.DataFrame(
+    ...     {"link_id": ["L1", "L2"], "allocated_network_heat_mw": [1.0, 1.0]})
     >>> year = year_of_allocation(links, allocation, {"Z": 13_140.0}, YearShapes.flat(),
     ...     pipes=PipesConfig(), carbon=CarbonConfig())
     >>> year["allocated_delivered_heat_mwh"].round(1).tolist()
     [8760.0, 4380.0]
     """
-    merged = links.merge(allocation[["link_id", "allocated_heat_mw"]], on="link_id")
+    merged = links.merge(allocation[["link_id", "allocated_network_heat_mw"]], on="link_id")
     merged = merged.sort_values(cost_column(links), kind="stable")
     sent = pd.Series(0.0, index=merged.index)
     delivered = pd.Series(0.0, index=merged.index)
-    for sink, rows in merged[merged["allocated_heat_mw"] > 0].groupby("sink_id", sort=False):
+    for sink, rows in merged[merged["allocated_network_heat_mw"] > 0].groupby(
+        "sink_id", sort=False
+    ):
         annual = demand_mwh.get(sink)
         s, d, _ = merit_order_balance_mwh(
-            source_mwh=rows["allocated_heat_mw"].to_numpy() * pipes.source_hours_h,
+            source_mwh=rows["allocated_network_heat_mw"].to_numpy() * pipes.source_hours_h,
             source_shape=year.source,
-            capacity_mw=rows["allocated_heat_mw"].to_numpy(),
+            capacity_mw=rows["allocated_network_heat_mw"].to_numpy(),
             heat_loss_mw=rows["heat_loss_w_per_m"].to_numpy()
             * rows["route_length_m"].to_numpy()
             * pipes.hours_in_service_h
@@ -399,7 +407,7 @@ def run(paths: RegionPaths, cfg: RegionFile) -> None:
         "deliver %.0f MWh and save %.0f t CO2e",
         len(viable),
         int(result["recommended"].sum()),
-        result["allocated_heat_mw"].sum(),
+        result["allocated_network_heat_mw"].sum(),
         result["allocated_source_heat_mw"].sum(),
         sources["heat_available_mw"].sum(),
         cost,

@@ -139,7 +139,7 @@ DEA_PRICE_YEAR = STATION_PRICE_YEAR  # the DEA technology catalogues are at 2015
 CATALOGUE_PRICE_YEAR = 2020  # Logstor product catalogue 2020.03; it states none (assumption)
 
 LINK_FIELDS = (
-    "design_heat_mw",
+    "design_network_heat_mw",
     "dn",
     "velocity_m_per_s",
     "pressure_gradient_pa_per_m",
@@ -296,7 +296,8 @@ def assess_links(
     ...     carbon=CarbonConfig(), cost=CostConfig(), viability=ViabilityConfig())
     >>> link = assess_links(routes, sources, zones, load_pipe_catalogue(), load_twin_casings(),
     ...     cfg).iloc[0]
-    >>> fields = ["cop", "design_heat_mw", "dn", "heat_loss_w_per_m", "annual_heat_loss_mwh"]
+    >>> fields = ["cop", "design_network_heat_mw", "dn", "heat_loss_w_per_m",
+    ...           "annual_heat_loss_mwh"]
     >>> link[fields].astype(float).round(2).tolist()
     [3.03, 4.48, 200.0, 35.67, 312.48]
     """
@@ -405,7 +406,7 @@ def set_sink_conditions(
 
 def lift_with_heat_pump(links: gpd.GeoDataFrame, heat_pump: HeatPumpConfig) -> gpd.GeoDataFrame:
     """Add the ``cop`` of the heat pump at each source (NaN where none is needed), its
-    output ``heat_pump_output_mw``, the ``design_heat_mw`` the pipe carries and the
+    output ``heat_pump_output_mw``, the ``design_network_heat_mw`` the pipe carries and the
     ``heat_pump_mw`` to buy.
 
     Raises
@@ -439,7 +440,7 @@ def lift_with_heat_pump(links: gpd.GeoDataFrame, heat_pump: HeatPumpConfig) -> g
     return links.assign(
         cop=cop,
         heat_pump_output_mw=output_mw,
-        design_heat_mw=design,
+        design_network_heat_mw=design,
         heat_pump_mw=np.where(np.isnan(cop), 0.0, design),
     )
 
@@ -473,7 +474,7 @@ def choose_pipe(
         )
     series = catalogue[catalogue["series"] == pipes.series].sort_values("dn")
     sized = _size(
-        links["design_heat_mw"].to_numpy(),
+        links["design_network_heat_mw"].to_numpy(),
         links["supply_temp_c"].to_numpy(),
         links["return_temp_c"].to_numpy(),
         series,
@@ -530,7 +531,7 @@ def balance_energy(
     )
     output_mwh = links["heat_pump_output_mw"].to_numpy() * pipes.source_hours_h
     demand = links["sink_demand_mwh"].to_numpy(dtype=float)
-    design = links["design_heat_mw"].to_numpy(dtype=float)
+    design = links["design_network_heat_mw"].to_numpy(dtype=float)
     balance = annual_heat_balance_mwh(
         source_mwh=output_mwh,
         source_shape=year.source,
@@ -589,7 +590,7 @@ def add_pumping_electricity(links: gpd.GeoDataFrame, pipes: PipesConfig) -> gpd.
     """Add each link's ``pump_electricity_mwh`` a year (NaN without a pipe) and its total
     ``electricity_mwh``, heat pump and pumps."""
     sent = links["heat_sent_mwh"].to_numpy()
-    design = links["design_heat_mw"].to_numpy()
+    design = links["design_network_heat_mw"].to_numpy()
     pump = annual_pumping_electricity_mwh(
         pressure_gradient_pa_per_m=np.nan_to_num(links["pressure_gradient_pa_per_m"].to_numpy()),
         trench_length_m=links["route_length_m"].to_numpy(dtype=float),
@@ -663,7 +664,7 @@ def cost_with_pipe_capex(
 ) -> pd.DataFrame:
     """Add the cost fields of rows whose pipe capex (output prices) is given: a link's own
     (:func:`pipe_capex`), or a source's share of a designed network's pipes. Each row
-    carries ``heat_pump_mw``, ``design_heat_mw`` (stations), ``cop``, ``heat_sent_mwh``,
+    carries ``heat_pump_mw``, ``design_network_heat_mw`` (stations), ``cop``, ``heat_sent_mwh``,
     ``electricity_mwh`` and ``delivered_heat_mwh``."""
     hp_mw = links["heat_pump_mw"].to_numpy(dtype=float)
     dea = to_output_prices(cost, currency="EUR", price_year=DEA_PRICE_YEAR)
@@ -677,7 +678,9 @@ def cost_with_pipe_capex(
     capex = {
         "pipe": np.asarray(pipe_capex, dtype=float),
         "heat_pump": hp_mw * hp_eur_per_mw * dea,
-        "stations": links["design_heat_mw"].to_numpy(dtype=float) * station_eur_per_mw * dea,
+        "stations": links["design_network_heat_mw"].to_numpy(dtype=float)
+        * station_eur_per_mw
+        * dea,
     }
     with_heat_pump = ~np.isnan(links["cop"].to_numpy(dtype=float))
     fixed_om = (
@@ -862,7 +865,7 @@ def central_case(
         heat_loss_mwh=col("annual_heat_loss_mwh"),
         source_limit_mwh=col("heat_pump_output_mw") * pipes.source_hours_h,
         sink_demand_mwh=np.asarray(sink_demand_mwh, dtype=float),
-        capacity_mwh=col("design_heat_mw") * HOURS_PER_YEAR,
+        capacity_mwh=col("design_network_heat_mw") * HOURS_PER_YEAR,
         hp_electricity_mwh=col("hp_electricity_mwh"),
         pump_electricity_mwh=col("pump_electricity_mwh"),
         fixed_cost_per_yr=col("fixed_cost_per_yr"),

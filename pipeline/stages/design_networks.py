@@ -128,7 +128,7 @@ PIPE_COLUMNS = [
     "road_class",
     "length_m",
     "dn",
-    "design_heat_mw",
+    "design_network_heat_mw",
     "n_consumers",
     "heat_loss_w_per_m",
     "annual_heat_loss_mwh",
@@ -256,9 +256,9 @@ def recommended_links(
     links: pd.DataFrame, allocation: pd.DataFrame, consumers_by_sink: pd.Series
 ) -> gpd.GeoDataFrame:
     """The recommended links with their allocation and the consumers of their sink."""
-    rec = allocation.loc[allocation["recommended"] & (allocation["allocated_heat_mw"] > 0)]
+    rec = allocation.loc[allocation["recommended"] & (allocation["allocated_network_heat_mw"] > 0)]
     out = links.merge(
-        rec[["link_id", "allocated_heat_mw", "allocated_delivered_heat_mwh"]], on="link_id"
+        rec[["link_id", "allocated_network_heat_mw", "allocated_delivered_heat_mwh"]], on="link_id"
     )
     out["consumers"] = consumers_by_sink.reindex(out["sink_id"]).fillna(1.0).to_numpy()
     return out.sort_values("link_id").reset_index(drop=True)
@@ -632,7 +632,7 @@ def _terminals(
     consumers: dict[Node, float] = {}
     link_ends: dict[str, Node | None] = {}
     for link in links:
-        link_id, load, n = link.link_id, link.allocated_heat_mw, link.consumers
+        link_id, load, n = link.link_id, link.allocated_network_heat_mw, link.consumers
         end = ends[link_id][1] if link_id in ends else None
         link_ends[link_id] = None if end is None or end == root else end
         if link_ends[link_id] is not None:
@@ -660,7 +660,7 @@ def _lay_feeds(feeds: list[Feed]) -> tuple[dict[tuple, _Segment], list[list[list
     segments: dict[tuple, _Segment] = {}
     paths: list[list[list[tuple]]] = []
     for k, f in enumerate(feeds):
-        loads = np.array([link.allocated_heat_mw for link in f.links], dtype=float)
+        loads = np.array([link.allocated_network_heat_mw for link in f.links], dtype=float)
         n = np.array([link.consumers for link in f.links], dtype=float)
         site_spur = _add(segments, f, k, _site_spur(f), diversified_load_mw(loads, n), n.sum())
         tree_paths: dict[Node, list[Node]] = {}
@@ -678,7 +678,9 @@ def _lay_feeds(feeds: list[Feed]) -> tuple[dict[tuple, _Segment], list[list[list
             tree_paths = nx.single_source_shortest_path(f.tree, f.root)
         feed_paths = []
         for link in f.links:
-            spur = _add(segments, f, k, _sink_spur(link), link.allocated_heat_mw, link.consumers)
+            spur = _add(
+                segments, f, k, _sink_spur(link), link.allocated_network_heat_mw, link.consumers
+            )
             nodes = tree_paths.get(f.link_ends[link.link_id], [])
             road = [
                 (f.tag, f.tree.edges[a, b]["segment_id"])
@@ -737,7 +739,7 @@ def _pipes_table(segments: dict[tuple, _Segment], feeds: list[Feed]) -> pd.DataF
             "road_class": [s.road_class for s in rows],
             "route_length_m": [s.length_m for s in rows],
             "civils_factor": [s.civils_factor for s in rows],
-            "design_heat_mw": [sum(s.load_by_feed.values()) for s in rows],
+            "design_network_heat_mw": [sum(s.load_by_feed.values()) for s in rows],
             "n_consumers": [s.n_consumers for s in rows],
             "site_ids": [";".join(x) for x in sites],
             "site_id": [x[0] if len(x) == 1 else None for x in sites],
@@ -811,7 +813,7 @@ def _cost_sources(
             "return_temp_c": [f.temps[1] for f in feeds],
             "sink_peak_mw": [
                 diversified_load_mw(
-                    [link.allocated_heat_mw for link in f.links],
+                    [link.allocated_network_heat_mw for link in f.links],
                     [link.consumers for link in f.links],
                 )
                 for f in feeds

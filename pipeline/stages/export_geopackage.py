@@ -127,7 +127,7 @@ def _corridors(links: gpd.GeoDataFrame, segments: gpd.GeoDataFrame) -> gpd.GeoDa
         used = segments.iloc[:0]
     else:
         used = segments.merge(
-            links[["link_id", "site_id", "sink_id", "design_heat_mw", "dn", "recommended"]],
+            links[["link_id", "site_id", "sink_id", "design_network_heat_mw", "dn", "recommended"]],
             on="link_id",
         )
     if used.empty:
@@ -144,7 +144,7 @@ def _corridors(links: gpd.GeoDataFrame, segments: gpd.GeoDataFrame) -> gpd.GeoDa
     out = grouped.agg(
         n_links=("link_id", "nunique"),
         n_recommended=("recommended", "sum"),
-        total_design_heat_mw=("design_heat_mw", "sum"),
+        total_design_network_heat_mw=("design_network_heat_mw", "sum"),
         max_dn=("dn", "max"),
         site_ids=("site_id", ids),
         sink_ids=("sink_id", ids),
@@ -207,7 +207,7 @@ def _sinks(zones: pd.DataFrame, networks: pd.DataFrame, viable: pd.DataFrame) ->
     what the allocation delivers to it over a year."""
     per_sink = viable.groupby("sink_id").agg(
         n_viable_links=("link_id", "size"),
-        allocated_heat_mw=("allocated_heat_mw", "sum"),
+        allocated_network_heat_mw=("allocated_network_heat_mw", "sum"),
         allocated_delivered_heat_mwh=("allocated_delivered_heat_mwh", "sum"),
     )
     sinks = pd.concat(
@@ -235,7 +235,7 @@ def _sinks(zones: pd.DataFrame, networks: pd.DataFrame, viable: pd.DataFrame) ->
     )
     sinks = sinks.join(per_sink, on="sink_id")
     sinks["n_viable_links"] = sinks["n_viable_links"].fillna(0).astype(int)
-    sinks["allocated_heat_mw"] = sinks["allocated_heat_mw"].fillna(0.0)
+    sinks["allocated_network_heat_mw"] = sinks["allocated_network_heat_mw"].fillna(0.0)
     sinks["allocated_delivered_heat_mwh"] = sinks["allocated_delivered_heat_mwh"].fillna(0.0)
     sinks["coverage_pct"] = share_pct(
         sinks["allocated_delivered_heat_mwh"], sinks["annual_demand_mwh"]

@@ -142,8 +142,9 @@ def _link_columns(links: pd.DataFrame) -> list[str]:
         "sink_id",
         "route_length_m",
         "dn",
-        "design_heat_mw",
-        "allocated_heat_mw",
+        "design_network_heat_mw",
+        "allocated_network_heat_mw",
+        "allocated_source_heat_mw",  # the same heat on the source side of the heat pump
         "coverage_pct",
         "heat_loss_pct",
         _lcoh_column(links),
@@ -467,15 +468,17 @@ def source_extent(
 
 def demand_zones_section(links: gpd.GeoDataFrame, zones: gpd.GeoDataFrame) -> str:
     """Each zone's demand with the heat its links offer and the heat allocated to it."""
-    offered = links.groupby("zone_id")["design_heat_mw"].sum() if len(links) else pd.Series()
+    offered = (
+        links.groupby("zone_id")["design_network_heat_mw"].sum() if len(links) else pd.Series()
+    )
     allocated = (
-        links.groupby("zone_id")["allocated_heat_mw"].sum()
-        if "allocated_heat_mw" in links and len(links)
+        links.groupby("zone_id")["allocated_network_heat_mw"].sum()
+        if "allocated_network_heat_mw" in links and len(links)
         else pd.Series(dtype=float)
     )
     table = zones[["zone_id", "annual_demand_mwh", "peak_demand_mw", "area_ha"]].copy()
     table["heat_offered_mw"] = table["zone_id"].map(offered).fillna(0.0)
-    table["allocated_heat_mw"] = table["zone_id"].map(allocated).fillna(0.0)
+    table["allocated_network_heat_mw"] = table["zone_id"].map(allocated).fillna(0.0)
     if "allocated_delivered_heat_mwh" in links and len(links):
         delivered = links.groupby("zone_id")["allocated_delivered_heat_mwh"].sum()
         table["allocated_delivered_heat_mwh"] = table["zone_id"].map(delivered).fillna(0.0)
@@ -817,7 +820,7 @@ def summary_text(layers: dict[str, gpd.GeoDataFrame], written: list) -> str:
     for r in links.sort_values(lcoh).head(3).itertuples():
         lines.append(
             f"  {r.link_id} {r.site_id} -> {r.sink_id}: {r.route_length_m:,.0f} m, DN{r.dn}, "
-            f"{r.design_heat_mw:.1f} MW, {lcoh} {getattr(r, lcoh):,.1f}"
+            f"{r.design_network_heat_mw:.1f} MW, {lcoh} {getattr(r, lcoh):,.1f}"
         )
     networks = layers.get("networks")
     if networks is not None and len(networks):

@@ -72,7 +72,7 @@ def test_the_link_to_the_network_ends_at_its_nearest_point(network_run) -> None:
     assert link.geometry.length == pytest.approx(link["route_length_m"], rel=1e-9)
     # A network takes the source's whole heat-pump output at any moment.
     cop = link["cop"]
-    assert link["design_heat_mw"] == pytest.approx(2.8 * cop / (cop - 1.0), rel=1e-9)
+    assert link["design_network_heat_mw"] == pytest.approx(2.8 * cop / (cop - 1.0), rel=1e-9)
 
 
 def test_allocation_treats_the_network_by_its_demand_setting(network_run) -> None:
@@ -91,10 +91,10 @@ def test_allocation_treats_the_network_by_its_demand_setting(network_run) -> Non
         # annual_demand_mwh 4,000 MWh over 2,000 full-load hours: 2 MW. The zone takes its
         # 1 MW peak; 1.05 MW of output stays unused.
         expected = {"N0001": (2.0, True), "Z0001": (1.0, True)}
-    got = {k: (r.allocated_heat_mw, r.recommended) for k, r in links.iterrows()}
+    got = {k: (r.allocated_network_heat_mw, r.recommended) for k, r in links.iterrows()}
     assert got == expected
     sinks = _layer(region.root, "sinks").set_index("sink_id")
-    assert sinks["allocated_heat_mw"].to_dict() == {k: v[0] for k, v in expected.items()}
+    assert sinks["allocated_network_heat_mw"].to_dict() == {k: v[0] for k, v in expected.items()}
     # counted on the heat pump's output side; the waste heat used stays within 2.8 MW
     allocation = pd.read_parquet(region.root / "data" / "interim" / "tiny" / "allocation.parquet")
     used = allocation["allocated_source_heat_mw"].sum()

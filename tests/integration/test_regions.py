@@ -116,7 +116,7 @@ def test_energy_and_sizes_are_consistent(region_run) -> None:
     lift = np.where(np.isnan(cop), 1.0, cop / (cop - 1.0))
     output = sources.loc[links["site_id"], "heat_available_mw"].to_numpy() * lift
     design = np.minimum(output, zones.loc[links["zone_id"], "peak_demand_mw"].to_numpy())
-    assert np.abs(links["design_heat_mw"].to_numpy() - design).max() < 1e-9
+    assert np.abs(links["design_network_heat_mw"].to_numpy() - design).max() < 1e-9
     assert links["dn"].notna().all() and (links["heat_loss_pct"] > 0).all()
 
 
@@ -222,7 +222,7 @@ def test_designed_networks_replace_the_recommended_links(region_run) -> None:
     np.testing.assert_allclose(trench[networks["network_id"]], networks["trench_length_m"])
     assert (networks["trench_length_m"] <= networks["p2p_trench_length_m"] + 1e-6).all()
     assert (networks["capex_eur"] <= networks["p2p_capex_eur"] * (1 + 1e-9)).all()
-    assert pipes["dn"].notna().all() and (pipes["design_heat_mw"] > 0).all()
+    assert pipes["dn"].notna().all() and (pipes["design_network_heat_mw"] > 0).all()
     csv = pd.read_csv(root / "outputs" / region / "networks.csv")
     assert csv["network_id"].tolist() == networks["network_id"].tolist()
     if region == "synthetic":

@@ -29,16 +29,16 @@ from pipeline.stages.assess_links import AssessmentConfig, assess_links
 
 
 def _links(*rows: tuple) -> pd.DataFrame:
-    """Links from (link_id, site_id, sink_id, design_heat_mw, lcoh, cop) rows."""
+    """Links from (link_id, site_id, sink_id, design_network_heat_mw, lcoh, cop) rows."""
     return pd.DataFrame(
-        rows, columns=["link_id", "site_id", "sink_id", "design_heat_mw", "lcoh", "cop"]
+        rows, columns=["link_id", "site_id", "sink_id", "design_network_heat_mw", "lcoh", "cop"]
     )
 
 
 def _allocate(links: pd.DataFrame, supply: dict, demand: dict) -> dict[str, tuple]:
     out = allocate_heat(links, supply, demand, cost="lcoh")
     return {
-        r.link_id: (r.allocated_heat_mw, r.allocated_source_heat_mw, r.recommended)
+        r.link_id: (r.allocated_network_heat_mw, r.allocated_source_heat_mw, r.recommended)
         for r in out.itertuples()
     }
 
@@ -174,12 +174,12 @@ def test_the_assessed_3_mw_source_gets_its_whole_heat_pump_output():
             viability=ViabilityConfig(),
         ),
     )
-    assert links["design_heat_mw"].iloc[0] == pytest.approx(4.47747, abs=1e-5)
+    assert links["design_network_heat_mw"].iloc[0] == pytest.approx(4.47747, abs=1e-5)
     assert cost_column(links) == "lcoh_transmission_eur_per_mwh"
     out = allocate_heat(
         links, {"AIR": 3.0}, {"BIG": 20.0}, cost="lcoh_transmission_eur_per_mwh"
     ).iloc[0]
-    assert out["allocated_heat_mw"] == 4.477
+    assert out["allocated_network_heat_mw"] == 4.477
     assert out["allocated_source_heat_mw"] == pytest.approx(2.99969, abs=1e-5)
     assert out["allocated_source_heat_mw"] <= 3.0
     assert out["recommended"]
@@ -197,7 +197,7 @@ def test_unknown_sites_and_sinks_take_nothing_and_costs_default():
     empty = allocate_heat(links.iloc[:0], {}, {}, cost="lcoh")
     assert list(empty.columns) == [
         "link_id",
-        "allocated_heat_mw",
+        "allocated_network_heat_mw",
         "allocated_source_heat_mw",
         "recommended",
     ]
@@ -226,7 +226,7 @@ def _networks(draw):
             "link_id": [f"L{i}" for i in range(len(pairs))],
             "site_id": [f"S{s}" for s, _ in pairs],
             "sink_id": [f"Z{z}" for _, z in pairs],
-            "design_heat_mw": [draw(kw) / 1000 for _ in pairs],
+            "design_network_heat_mw": [draw(kw) / 1000 for _ in pairs],
             "lcoh": [float(draw(st.integers(0, 200))) for _ in pairs],
         }
     )
@@ -246,7 +246,9 @@ def _min_cost_flow(links, supply, demand) -> tuple[int, int]:
     for z, mw in demand.items():
         G.add_edge(("z", z), "sink", capacity=big if mw is None else round(mw * 1000), weight=0)
     for r in links.itertuples():
-        G.add_edge(("s", r.site_id), r.link_id, capacity=round(r.design_heat_mw * 1000), weight=0)
+        G.add_edge(
+            ("s", r.site_id), r.link_id, capacity=round(r.design_network_heat_mw * 1000), weight=0
+        )
         G.add_edge(r.link_id, ("z", r.sink_id), weight=int(r.lcoh))
     flow = nx.max_flow_min_cost(G, "src", "sink")
     return sum(flow["src"].values()), nx.cost_of_flow(G, flow)
@@ -257,8 +259,8 @@ def _min_cost_flow(links, supply, demand) -> tuple[int, int]:
 def test_without_heat_pumps_the_allocation_is_the_min_cost_max_flow(case):
     links, supply, demand = case
     out = allocate_heat(links, supply, demand, cost="lcoh").set_index("link_id")
-    kw = np.rint(out["allocated_heat_mw"].to_numpy() * 1000).astype(int)
-    assert (out["allocated_heat_mw"].to_numpy() == kw / 1000).all()  # whole kW
+    kw = np.rint(out["allocated_network_heat_mw"].to_numpy() * 1000).astype(int)
+    assert (out["allocated_network_heat_mw"].to_numpy() == kw / 1000).all()  # whole kW
     total_kw, cost = _min_cost_flow(links, supply, demand)
     assert kw.sum() == total_kw
     assert int(kw @ links["lcoh"].to_numpy()) == cost
@@ -272,11 +274,11 @@ def test_limits_hold_with_heat_pumps(case, cops):
     links = links.assign(cop=cops[: len(links)])
     out = allocate_heat(links, supply, demand, cost="lcoh")
     alloc = links.assign(
-        f=out["allocated_heat_mw"].to_numpy(), q=out["allocated_source_heat_mw"].to_numpy()
+        f=out["allocated_network_heat_mw"].to_numpy(), q=out["allocated_source_heat_mw"].to_numpy()
     )
     # each link within its design, each site within its waste heat, each sink its demand
     # (to the rounding of flows to the kW, 10 mW)
-    assert (alloc["f"] <= alloc["design_heat_mw"] + 1e-12).all() and (alloc["f"] >= 0).all()
+    assert (alloc["f"] <= alloc["design_network_heat_mw"] + 1e-12).all() and (alloc["f"] >= 0).all()
     for site, q in alloc.groupby("site_id")["q"].sum().items():
         assert q <= supply[site] + 1e-8
     for sink, f in alloc.groupby("sink_id")["f"].sum().items():
@@ -284,4 +286,4 @@ def test_limits_hold_with_heat_pumps(case, cops):
     # output = waste heat · COP/(COP - 1), or the waste heat itself without a heat pump
     lift = np.where(np.isnan(alloc["cop"]), 1.0, alloc["cop"] / (alloc["cop"] - 1.0))
     assert np.allclose(alloc["q"] * lift, alloc["f"], rtol=1e-12, atol=0)
-    assert (out["recommended"] == (out["allocated_heat_mw"] > 0)).all()
+    assert (out["recommended"] == (out["allocated_network_heat_mw"] > 0)).all()

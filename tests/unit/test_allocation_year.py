@@ -80,7 +80,7 @@ def test_the_cheaper_link_comes_first_and_the_rest_is_left_to_the_other() -> Non
         }
     )
     allocation = pd.DataFrame(
-        {"link_id": ["DEAR", "CHEAP", "UNUSED"], "allocated_heat_mw": [5.0, 5.0, 0.0]}
+        {"link_id": ["DEAR", "CHEAP", "UNUSED"], "allocated_network_heat_mw": [5.0, 5.0, 0.0]}
     )
     year = YearShapes(demand=SHAPE, source=FLAT, summer=FLAT > 0, described="test")
     carbon = CarbonConfig()
@@ -120,7 +120,7 @@ def test_an_unlimited_network_takes_every_allocated_megawatt() -> None:
             "lcoh_transmission_eur_per_mwh": [30.0, 40.0],
         }
     )
-    allocation = pd.DataFrame({"link_id": ["L1", "L2"], "allocated_heat_mw": [1.0, 2.0]})
+    allocation = pd.DataFrame({"link_id": ["L1", "L2"], "allocated_network_heat_mw": [1.0, 2.0]})
     got = year_of_allocation(
         links,
         allocation,
@@ -151,7 +151,9 @@ def test_a_recommended_link_whose_sink_is_already_full_only_keeps_its_pipe_warm(
             "lcoh_transmission_eur_per_mwh": [40.0, 50.0],
         }
     )
-    allocation = pd.DataFrame({"link_id": ["FIRST", "SECOND"], "allocated_heat_mw": [5.0, 5.0]})
+    allocation = pd.DataFrame(
+        {"link_id": ["FIRST", "SECOND"], "allocated_network_heat_mw": [5.0, 5.0]}
+    )
     carbon = CarbonConfig()
     got = year_of_allocation(
         links, allocation, {"Z": 1000.0}, YearShapes.flat(), pipes=PipesConfig(), carbon=carbon

@@ -109,7 +109,7 @@ def _inputs(
     allocation = pd.DataFrame(
         {
             "link_id": ids,
-            "allocated_heat_mw": [allocated_mw[k] for k in ids],
+            "allocated_network_heat_mw": [allocated_mw[k] for k in ids],
             "recommended": [allocated_mw[k] > 0 for k in ids],
             "allocated_delivered_heat_mwh": [delivered[k] for k in ids],
         }
@@ -160,7 +160,7 @@ def test_one_source_two_zones_along_one_street_share_the_trench():
     # The trunk to Z1 carries both zones of 50 consumers at the simultaneity of 100:
     # GLF(100)/GLF(50)·(3 + 1) = 0.58825/0.74326·4 = 3.1658 MW; the branch beyond it
     # only Z2's 1 MW.
-    load = pipes.set_index("segment_id")["design_heat_mw"]
+    load = pipes.set_index("segment_id")["design_network_heat_mw"]
     assert load[["0-1", "1-2"]].tolist() == pytest.approx([3.1658, 3.1658], abs=1e-4)
     assert pipes.set_index("segment_id").loc["0-1", "n_consumers"] == 100
     assert load[["2-3", "3-4", "4-5"]].tolist() == pytest.approx([1.0, 1.0, 1.0])
@@ -204,7 +204,7 @@ def test_sources_that_serve_one_sink_share_one_network_and_its_trench():
     by_id = pipes.set_index("segment_id")
     assert by_id.loc["0-1", "site_id"] == "S1"
     assert pd.isna(by_id.loc["2-3", "site_id"]) and by_id.loc["2-3", "site_ids"] == "S1;S2"
-    assert by_id.loc["2-3", "design_heat_mw"] == pytest.approx(3.5)
+    assert by_id.loc["2-3", "design_network_heat_mw"] == pytest.approx(3.5)
 
 
 def test_separate_groups_are_separate_networks():
@@ -255,7 +255,7 @@ def test_a_single_link_network_costs_what_the_link_model_says():
         paths={"L1": [0, 1, 2, 3, 4]},
         sites={"L1": "S1"},
         sinks={"L1": "Z1"},
-        allocated_mw={"L1": float(link["design_heat_mw"])},
+        allocated_mw={"L1": float(link["design_network_heat_mw"])},
         delivered_mwh={"L1": float(link["delivered_heat_mwh"])},
     )
     data.sources = sources

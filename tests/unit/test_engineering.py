@@ -374,7 +374,7 @@ def test_size_pipes_rejects_bad_input(catalogue):
         size_pipes([1.0], catalogue, **SIZING)
     with pytest.raises(ValueError, match="above return"):
         size_pipes([1.0], table, **(SIZING | {"return_temp_c": 80.0}))
-    with pytest.raises(ValueError, match="design_heat_mw"):
+    with pytest.raises(ValueError, match="design_network_heat_mw"):
         size_pipes([-1.0], table, **SIZING)
     with pytest.raises(ValueError, match="inner_diameter_mm"):
         size_pipes([1.0], table.drop(columns="inner_diameter_mm"), **SIZING)

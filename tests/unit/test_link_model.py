@@ -440,8 +440,8 @@ def test_assess_links_energy_carbon_and_cost_hand_values():
     # design = heat-pump size = 4.47747 MW.
     cop, design = 3.0305, 4.47747
     assert link["cop"] == pytest.approx(cop, abs=1e-5)
-    assert link["design_heat_mw"] == pytest.approx(design, abs=1e-5)
-    assert link["heat_pump_mw"] == link["design_heat_mw"]
+    assert link["design_network_heat_mw"] == pytest.approx(design, abs=1e-5)
+    assert link["heat_pump_mw"] == link["design_network_heat_mw"]
     # 4.48 MW needs DN200 in series 2 (DN150 carries 4.06 MW at 150 Pa/m). The single
     # pair's EN 13941 coefficients are U_1 = 0.34006, U_2 = 0.01577 W/mK, so supply and
     # return lose (U_1 - U_2)·(80 + 50 - 2·10) = 0.32429·110 = 35.67 W/m together
@@ -555,7 +555,7 @@ def test_assess_links_without_heat_pump_and_with_civils_factor():
     # 85 °C source, 80 °C supply: no heat pump; the pipe carries the source's 2 MW.
     assert np.isnan(plain["cop"]) and plain["heat_pump_mw"] == 0
     assert plain["hp_electricity_mwh"] == 0 and plain["heat_pump_capex_eur"] == 0
-    assert plain["design_heat_mw"] == 2.0
+    assert plain["design_network_heat_mw"] == 2.0
     assert plain["source_heat_mwh"] == plain["heat_sent_mwh"]
     # The stations are still bought: 2 MW · (100,000 + 90,000) EUR/MW (2015) · 1.0506 =
     # 399,228 EUR. Without a heat pump there is no heat-pump O&M, fixed or variable, so
@@ -646,10 +646,10 @@ def test_links_to_existing_networks_use_their_temperatures_and_demand():
     assert net["cop"] > zone["cop"]  # a lower supply temperature, a smaller lift
     # The network takes at most 10,000 MWh a year and has no peak limit.
     assert net["delivered_heat_mwh"] == pytest.approx(10_000.0)
-    assert net["design_heat_mw"] == pytest.approx(heat_pump_output_mw(3.0, net["cop"]))
+    assert net["design_network_heat_mw"] == pytest.approx(heat_pump_output_mw(3.0, net["cop"]))
     # Unlimited demand when unset: it takes all the source gives, less the loss.
     unlimited = _assess(routes, existing_networks=None).loc["L00001"]
-    assert unlimited["heat_sent_mwh"] == pytest.approx(unlimited["design_heat_mw"] * 8760)
+    assert unlimited["heat_sent_mwh"] == pytest.approx(unlimited["design_network_heat_mw"] * 8760)
 
 
 def test_assess_links_keeps_unrouted_pairs_and_names_costs_by_currency():
@@ -686,7 +686,7 @@ def test_assess_links_keeps_unrouted_pairs_and_names_costs_by_currency():
         "sink_id",
         "sink_kind",
         "civils_factor",
-        "allocated_heat_mw",
+        "allocated_network_heat_mw",
         "allocated_source_heat_mw",
         "allocated_delivered_heat_mwh",
         "allocated_co2_saved_t_per_yr",
