@@ -179,7 +179,11 @@ STAGES: tuple[Stage, ...] = (
             "viability",
             "uncertainty",
         ),
-        package_files=("pipeline/engineering/*.py", "pipeline/data/*.csv"),
+        package_files=(
+            "pipeline/engineering/*.py",
+            "pipeline/data/*.csv",
+            "pipeline/network_roads.py",
+        ),
     ),
     Stage(
         "export_geopackage",

@@ -20,13 +20,13 @@ from pipeline.config import (
 )
 from pipeline.data import load_pipe_catalogue, load_twin_casings
 from pipeline.errors import InputError
+from pipeline.network_roads import RoadEdges
 from pipeline.stages.assess_links import AssessmentConfig, assess_links
 from pipeline.stages.design_networks import (
     NETWORK_COLUMNS,
     PIPE_COLUMNS,
     DesignConfig,
     Inputs,
-    RoadEdges,
     _critical_paths,
     _Segment,
     _shares,
