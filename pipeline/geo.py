@@ -29,3 +29,25 @@ def crs_label(crs: CRS) -> str:
     """A short name for logs: ``EPSG:27700``, else the CRS's own name."""
     epsg = crs.to_epsg()
     return f"EPSG:{epsg}" if epsg else crs.name
+
+
+class PointsByX:
+    """Points held sorted by x, to find the ones in a box without a point geometry each
+    (millions of graph nodes)."""
+
+    def __init__(self, x: np.ndarray, y: np.ndarray) -> None:
+        self.x, self.y = x, y
+        self._by_x = np.argsort(x, kind="stable")
+        self._sorted_x = x[self._by_x]
+
+    def in_box(self, x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
+        """Positions of the points inside or on the box, in x order.
+
+        >>> points = PointsByX(np.array([0.0, 5.0, 9.0]), np.array([0.0, 5.0, 1.0]))
+        >>> points.in_box(4, 0, 9, 6).tolist()
+        [1, 2]
+        """
+        lo = np.searchsorted(self._sorted_x, x0, side="left")
+        hi = np.searchsorted(self._sorted_x, x1, side="right")
+        near = self._by_x[lo:hi]
+        return near[(self.y[near] >= y0) & (self.y[near] <= y1)]

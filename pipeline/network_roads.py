@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from pipeline.geo import PointsByX
+
 if TYPE_CHECKING:
     from pathlib import Path
 
@@ -32,12 +34,10 @@ def _in_any_box(xy: np.ndarray, boxes: np.ndarray) -> np.ndarray:
     >>> _in_any_box(points, np.array([[4, 4, 6, 6], [8, 0, 9, 1]])).tolist()
     [False, True, True]
     """
-    by_x = np.argsort(xy[:, 0], kind="stable")
-    xs = xy[by_x, 0]
+    points = PointsByX(xy[:, 0], xy[:, 1])
     inside = np.zeros(len(xy), dtype=bool)
-    for x0, y0, x1, y1 in boxes:
-        near = by_x[np.searchsorted(xs, x0, side="left") : np.searchsorted(xs, x1, side="right")]
-        inside[near[(xy[near, 1] >= y0) & (xy[near, 1] <= y1)]] = True
+    for box in boxes:
+        inside[points.in_box(*box)] = True
     return inside
 
 

@@ -48,6 +48,7 @@ import shapely
 
 from pipeline.config import RegionFile, RoutingConfig
 from pipeline.executor import Executor, LocalExecutor
+from pipeline.geo import PointsByX
 from pipeline.io import atomic_path, read_geoparquet, to_spatial_parquet
 from pipeline.paths import RegionPaths
 from pipeline.route_search import (
@@ -440,8 +441,7 @@ def sink_targets(
     """
     x, y = graph.nodes["x"].to_numpy(), graph.nodes["y"].to_numpy()
     node_ids = graph.nodes["node_id"].to_numpy()
-    by_x = np.argsort(x, kind="stable")
-    sorted_x = x[by_x]
+    points = PointsByX(x, y)
     targets: list[dict[int, float]] = [{} for _ in range(len(sinks))]
     shapes = sinks.geometry.to_numpy()
     is_zone = (sinks["sink_kind"] == "zone").to_numpy()
@@ -449,10 +449,7 @@ def sink_targets(
         pad = 0.0 if is_zone[z] else reach_m
         if np.isnan(x0):
             continue
-        lo = np.searchsorted(sorted_x, x0 - pad, side="left")
-        hi = np.searchsorted(sorted_x, x1 + pad, side="right")
-        near = by_x[lo:hi]
-        near = near[(y[near] >= y0 - pad) & (y[near] <= y1 + pad)]
+        near = points.in_box(x0 - pad, y0 - pad, x1 + pad, y1 + pad)
         if is_zone[z]:
             shapely.prepare(shapes[z])
             inside = near[shapely.intersects_xy(shapes[z], x[near], y[near])]
